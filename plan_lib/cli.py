@@ -1,0 +1,79 @@
+"""The ``tqp`` command line: one command per stage of the planning loop."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from plan_lib.errors import TqpError
+
+
+class TqpGroup(click.Group):
+    """Print tqp's own errors as one clean message (no traceback), exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except TqpError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=TqpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tqp")
+def main() -> None:
+    """tqp: territory and quota planning, reproducible from data to locked plan."""
+
+
+@main.command("demo-data")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="folder to write the tables into")
+@click.option("--accounts", default=20_000, show_default=True, type=click.IntRange(min=10), help="number of accounts")
+@click.option("--reps", default=80, show_default=True, type=click.IntRange(min=6), help="number of quota-carrying reps")
+@click.option("--seed", default=0, show_default=True, type=int, help="random seed (same seed, same data)")
+@click.option("--period", default="2027Q1", show_default=True, help="plan period the data leads up to")
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "parquet"]), help="file format")
+@click.option("--sqlite", type=click.Path(dir_okay=False, path_type=Path), help="also load the tables into this SQLite file")
+def demo_data(out: Path, accounts: int, reps: int, seed: int, period: str, fmt: str, sqlite: Path | None) -> None:
+    """Generate realistic, deterministic demo data (US geography, CRM history, roster)."""
+    from plan_lib.demo import generate_demo_data, write_demo_data
+
+    data = generate_demo_data(n_accounts=accounts, n_reps=reps, seed=seed, period=period)
+    written = write_demo_data(data, out, fmt=fmt)
+    for path in written.values():
+        click.echo(f"wrote {path}")
+    if sqlite is not None:
+        from plan_lib.sources import write_folder_to_sql
+
+        write_folder_to_sql(out, f"sqlite:///{sqlite.resolve()}")
+        click.echo(f"wrote {sqlite}")
+
+
+@main.command("run")
+@click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data", help="input folder or SQL URL (overrides `data` in the parameters)")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="root of run folders (default: `outputs` in the parameters)")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def run(params: Path, data: str | None, outputs: Path | None, quiet: bool) -> None:
+    """Run the draft chain (ingest, score, balance, quotas) into a new run folder; print its path last."""
+    from plan_lib.runs import DRAFT_STEPS, run_steps
+
+    folder = run_steps(params, DRAFT_STEPS, data=data, outputs=outputs, progress=not quiet)
+    click.echo(str(folder))
+
+
+@main.command("diff")
+@click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--notebooks/--no-notebooks", default=True, show_default=True, help="include the nbdime diff of the notebooks")
+@click.option("--rows", default=10, show_default=True, help="changed rows to show per table")
+def diff(run_a: Path, run_b: Path, notebooks: bool, rows: int) -> None:
+    """What changed between two runs: parameters, inputs, output tables by key, notebooks."""
+    from plan_lib.diff import diff_runs, format_diff
+
+    click.echo(format_diff(diff_runs(run_a, run_b, notebooks=notebooks), max_rows=rows))
+
+
+if __name__ == "__main__":
+    main()
