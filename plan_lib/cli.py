@@ -50,6 +50,14 @@ def demo_data(out: Path, accounts: int, reps: int, seed: int, period: str, fmt: 
         click.echo(f"wrote {sqlite}")
 
 
+@main.command("contract")
+def contract() -> None:
+    """Print the data contract (tables, columns, rules, an example row each) as Markdown."""
+    from plan_lib.contract import contract_markdown
+
+    click.echo(contract_markdown())
+
+
 @main.command("run")
 @click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--data", help="input folder or SQL URL (overrides `data` in the parameters)")

@@ -194,3 +194,43 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 #: Files or folders a data folder may hold besides the tables, without a warning.
 KNOWN_EXTRAS = ("ground_truth", "README.md", "README.txt")
+
+
+def _rules(column: Column) -> str:
+    rules = []
+    if column.required:
+        rules.append("required column")
+    if not column.nullable:
+        rules.append("no empty cells")
+    if column.unique:
+        rules.append("unique")
+    if column.min is not None:
+        rules.append(f">= {column.min:g}")
+    if column.max is not None:
+        rules.append(f"<= {column.max:g}")
+    if column.allowed:
+        rules.append("one of " + "/".join(column.allowed))
+    return ", ".join(rules)
+
+
+def contract_markdown() -> str:
+    """The data contract as Markdown (the README embeds this text; a test keeps them equal)."""
+    parts = []
+    for table in TABLES:
+        status = "required" if table.required else "optional"
+        parts.append(f"#### `{table.name}` ({status})\n\n{table.doc}\n")
+        parts.append("| column | kind | rules | meaning |\n|---|---|---|---|")
+        for column in table.columns:
+            parts.append(f"| `{column.name}` | {column.kind} | {_rules(column)} | {column.doc} |")
+        references = [f"`{r.column}` -> `{r.table}.{r.key}`" + ("" if r.strict else " (soft: kept with a warning)") for r in table.references]
+        extras = []
+        if table.unique_together:
+            extras.append(f"Key: ({', '.join(table.unique_together)}) unique.")
+        if references:
+            extras.append("References: " + "; ".join(references) + ".")
+        if extras:
+            parts.append("\n" + " ".join(extras))
+        header = ",".join(table.column_names)
+        example = ",".join(column.example for column in table.columns)
+        parts.append(f"\nExample row:\n```csv\n{header}\n{example}\n```\n")
+    return "\n".join(parts)

@@ -155,6 +155,15 @@ def check_columns(frame: pd.DataFrame, table: Table, origin: str) -> list[str]:
     return warnings
 
 
+def _blank_as_missing(raw: pd.Series) -> pd.Series:
+    """Empty or whitespace-only text is a missing value, in every source (CSV, Parquet, SQL)."""
+    if pd.api.types.is_string_dtype(raw) or pd.api.types.is_object_dtype(raw):
+        blank = raw.astype("str").str.strip().eq("") & raw.notna()
+        if blank.any():
+            return raw.mask(blank)
+    return raw
+
+
 def parse_table(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed frame in contract column order (absent optional columns empty) and parse failures."""
     frame = frame.reset_index(drop=True)
@@ -164,7 +173,7 @@ def parse_table(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, pd.Dat
         if spec.name not in frame.columns:
             typed[spec.name] = pd.Series(pd.NA if spec.kind in ("int", "bool") else None, index=frame.index, dtype=EMPTY_DTYPES[spec.kind])
             continue
-        column, column_failures = PARSERS[spec.kind](frame[spec.name], spec)
+        column, column_failures = PARSERS[spec.kind](_blank_as_missing(frame[spec.name]), spec)
         typed[spec.name] = column
         failures.append(column_failures)
     return pd.DataFrame(typed, index=frame.index), failures_frame(failures)
