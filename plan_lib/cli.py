@@ -29,7 +29,7 @@ def main() -> None:
 
 @main.command("demo-data")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="folder to write the tables into")
-@click.option("--accounts", default=20_000, show_default=True, type=click.IntRange(min=10), help="number of accounts")
+@click.option("--accounts", default=20_000, show_default=True, type=click.IntRange(min=1000), help="number of accounts")
 @click.option("--reps", default=80, show_default=True, type=click.IntRange(min=6), help="number of quota-carrying reps")
 @click.option("--seed", default=0, show_default=True, type=int, help="random seed (same seed, same data)")
 @click.option("--period", default="2027Q1", show_default=True, help="plan period the data leads up to")

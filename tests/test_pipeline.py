@@ -1,0 +1,63 @@
+"""The draft chain through papermill on parameters/test.yaml and small demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from conftest import REPO
+from plan_lib.demo import generate_demo_data, write_demo_data
+from plan_lib.rundir import RunFolder
+from plan_lib.runs import DRAFT_STEPS, run_steps
+
+TEST_PARAMS = REPO / "parameters" / "test.yaml"
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo_data(generate_demo_data(n_accounts=1500, n_reps=20, seed=3), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_runs(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    outputs = tmp_path_factory.mktemp("outputs")
+    first = run_steps(TEST_PARAMS, DRAFT_STEPS, data=str(demo_folder), outputs=outputs, progress=False)
+    second = run_steps(TEST_PARAMS, DRAFT_STEPS, data=str(demo_folder), outputs=outputs, progress=False)
+    return first, second
+
+
+def test_chain_writes_every_step_output(two_runs: tuple[Path, Path]) -> None:
+    run = RunFolder(two_runs[0])
+    manifest = run.manifest()
+    assert manifest["status"] == "complete"
+    assert [s["step"] for s in manifest["steps"]] == [s.name for s in DRAFT_STEPS]
+    for step in DRAFT_STEPS:
+        assert (run.path / "notebooks" / step.notebook).exists()
+    assert {"accounts", "reps", "opportunities", "intent_signals", "targets"} <= set(run.tables())
+    assert manifest["inputs"]["accounts"]["rows_kept"] == 1500
+
+
+def test_same_inputs_and_parameters_give_identical_tables(two_runs: tuple[Path, Path]) -> None:
+    first, second = (RunFolder(p) for p in two_runs)
+    assert first.path != second.path
+    assert first.tables() == second.tables()
+    for name in first.tables():
+        pdt.assert_frame_equal(first.read_table(name), second.read_table(name), obj=name)
+
+
+def test_same_seed_gives_same_demo_data_and_another_seed_does_not() -> None:
+    a, b, c = (generate_demo_data(n_accounts=1000, n_reps=12, seed=s) for s in (5, 5, 6))
+    for name in a.tables:
+        pdt.assert_frame_equal(a.tables[name], b.tables[name], obj=name)
+    assert not a.tables["accounts"].equals(c.tables["accounts"])
+
+
+def test_demo_data_passes_the_contract_without_quarantine(two_runs: tuple[Path, Path]) -> None:
+    inputs = RunFolder(two_runs[0]).manifest()["inputs"]
+    assert all(table["rows_quarantined"] == 0 for table in inputs.values()), inputs
