@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from plan_lib import arrowops
 from plan_lib.contract import TABLES, Table
 from plan_lib.errors import InputError, QuarantineLimitError
 from plan_lib.parameters import IngestParams
@@ -93,9 +94,10 @@ def _reference_failures(typed: pd.DataFrame, table: Table, kept: dict[str, pd.Da
         if ref.table == table.name:
             continue  # self references are resolved iteratively by the caller
         targets = kept[ref.table][ref.key] if ref.table in kept else pd.Series(dtype="str")
-        dangling = values.notna() & ~values.isin(targets) & alive
+        dangling = values.notna().to_numpy() & ~arrowops.isin(values, targets) & alive
         if not dangling.any():
             continue
+        dangling = pd.Series(dangling, index=values.index)
         if ref.strict:
             positions = np.flatnonzero(dangling.to_numpy())
             failures.append(
@@ -123,7 +125,7 @@ def _self_reference_failures(typed: pd.DataFrame, column: str, key: str, alive: 
     parents = typed[column]
     while True:
         kept_keys = typed[key][alive]
-        dangling = parents.notna().to_numpy() & ~parents.isin(kept_keys).to_numpy() & alive
+        dangling = parents.notna().to_numpy() & ~arrowops.isin(parents, kept_keys) & alive
         if not dangling.any():
             break
         positions = np.flatnonzero(dangling)
@@ -142,20 +144,33 @@ def _self_reference_failures(typed: pd.DataFrame, column: str, key: str, alive: 
 
 
 def find_cycle(child: pd.Series, parent: pd.Series) -> list[str] | None:
-    """The first cycle in a child -> parent forest, as a list of ids, or None."""
-    up = dict(zip(child.astype("str"), parent.astype("str").where(parent.notna(), None), strict=True))
-    state: dict[str, int] = {}
-    for start in up:
-        path, node = [], start
-        while node is not None and state.get(node, 0) == 0 and node in up:
-            state[node] = 1
-            path.append(node)
-            node = up[node]
-        if node is not None and state.get(node) == 1:
-            return path[path.index(node):] + [node]
-        for visited in path:
-            state[visited] = 2
-    return None
+    """The first cycle in a child -> parent forest, as a list of ids, or None.
+
+    Vectorised pointer jumping: after doubling the parent pointer log2(n) times,
+    every node whose chain ends at a root points past the end; those still
+    pointing at a node are on, or lead into, a cycle. Only then is one cycle
+    walked in Python, to name it.
+    """
+    ids = child.astype("str").to_numpy()
+    index = pd.Index(ids)
+    up = index.get_indexer(parent.astype("str").where(parent.notna(), None).to_numpy())  # -1: top or unknown
+    n = len(ids)
+    root = n  # a sentinel beyond the last node
+    pointer = np.where(up < 0, root, up)
+    pointer = np.append(pointer, root)
+    for _ in range(max(1, int(np.ceil(np.log2(n + 1))) + 1)):
+        pointer = pointer[pointer]
+    stuck = np.flatnonzero(pointer[:n] != root)
+    if not len(stuck):
+        return None
+    seen: dict[int, int] = {}
+    node, path = int(stuck[0]), []
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = int(up[node])
+    cycle = path[seen[node]:] + [node]
+    return [str(ids[i]) for i in cycle]
 
 
 def _validate_table(raw_table: RawTable, table: Table, kept: dict[str, pd.DataFrame], warnings: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

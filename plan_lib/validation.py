@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from plan_lib import arrowops
 from plan_lib.contract import Column, Table
 from plan_lib.errors import InputError
 
@@ -81,6 +82,9 @@ def _parse_number(raw: pd.Series, spec: Column) -> tuple[pd.Series, pd.DataFrame
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         numbers = raw.astype("float64")
         bad = pd.Series(False, index=raw.index)
+    elif (fast := arrowops.parse_float(raw)) is not None:
+        numbers = fast
+        bad = pd.Series(False, index=raw.index)
     else:
         text = raw.astype("str").str.strip().where(raw.notna())
         numbers = pd.to_numeric(text, errors="coerce").astype("float64")
@@ -114,8 +118,9 @@ def _parse_date(raw: pd.Series, spec: Column) -> tuple[pd.Series, pd.DataFrame]:
         return raw.dt.tz_localize(None).dt.normalize().astype("datetime64[s]") if raw.dt.tz is not None else raw.dt.normalize().astype("datetime64[s]"), failures_frame([])
     text = raw.astype("str").str.strip().where(raw.notna())
     # SQL drivers and some exports write "2026-01-02 00:00:00": accept a midnight time, nothing else.
-    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", r"\1", regex=True)
-    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
+    if text.str.len().max() > 10:
+        text = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", r"\1", regex=True)
+    parsed = arrowops.parse_iso_dates(text)
     bad = raw.notna() & parsed.isna()
     return parsed, failures_frame([_failures(bad, raw, spec.name, f"'{spec.name}' is not a date written YYYY-MM-DD")])
 

@@ -105,6 +105,7 @@ def test_hierarchy_cycle_names_the_cycle(tmp_path: Path) -> None:
         ("accounts", 4, "current_arr", "-5", "'current_arr' is below the minimum 0"),
         ("opportunities", 1, "amount", "-100", "'amount' is below the minimum 0"),
         ("opportunities", 1, "created_date", "03/01/2025", "'created_date' is not a date written YYYY-MM-DD"),
+        ("opportunities", 1, "created_date", "2025-02-30", "'created_date' is not a date written YYYY-MM-DD"),
         ("opportunities", 0, "stage", "closed-won", "'stage' is not one of: open, won, lost"),
         ("opportunities", 0, "close_date", "2024-12-31", "close_date is before created_date"),
         ("opportunities", 3, "close_date", "", "a won or lost opportunity needs a close_date"),
