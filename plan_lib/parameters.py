@@ -10,49 +10,20 @@ Each pipeline step owns the model of its own section; this module composes them.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from plan_lib.balance.params import BalanceParams
 from plan_lib.errors import ParameterError
+from plan_lib.maps.params import MapParams
+from plan_lib.paramtypes import StrictModel, parameter_error, parse_iso_date, period_bounds
+from plan_lib.quotas.params import QuotaParams
+from plan_lib.scoring.params import ScoringParams
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})Q([1-4])$")
-
-
-def parse_iso_date(value: Any) -> dt.date:
-    """Accept a date or an ISO ``YYYY-MM-DD`` string and nothing else (no numbers, no guessing)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
-
-
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """First and last day of a ``YYYYQn`` period."""
-    match = PERIOD_PATTERN.match(period)
-    if not match:
-        raise ValueError(f"expected a period like 2027Q1, got {period!r}")
-    year, quarter = int(match.group(1)), int(match.group(2))
-    start = dt.date(year, 3 * quarter - 2, 1)
-    end_month = 3 * quarter
-    end = (dt.date(year + (end_month == 12), end_month % 12 + 1, 1)) - dt.timedelta(days=1)
-    return start, end
-
-
-class StrictModel(BaseModel):
-    """Base of every parameters section: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
+__all__ = ["PlanParameters", "IngestParams", "StrictModel", "load_parameters", "parse_parameters", "parse_iso_date", "period_bounds"]
 
 class IngestParams(StrictModel):
     max_quarantine_share: float = Field(
@@ -83,6 +54,10 @@ class PlanParameters(StrictModel):
     outputs: str = Field("outputs", description="root folder of run folders")
     seed: int = Field(0, description="seed for every random step, so runs are reproducible")
     ingest: IngestParams = Field(default_factory=IngestParams)
+    scoring: ScoringParams = Field(default_factory=ScoringParams)
+    balance: BalanceParams = Field(default_factory=BalanceParams)
+    quotas: QuotaParams = Field(default_factory=QuotaParams)
+    maps: MapParams = Field(default_factory=MapParams)
 
     @field_validator("period")
     @classmethod
@@ -121,10 +96,6 @@ class PlanParameters(StrictModel):
         return self.as_of
 
 
-def _key_of(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
-
-
 def parse_parameters(raw: Any, source: str = "<parameters>") -> PlanParameters:
     """Validate an already-loaded mapping; errors name every offending key."""
     if not isinstance(raw, dict):
@@ -132,15 +103,7 @@ def parse_parameters(raw: Any, source: str = "<parameters>") -> PlanParameters:
     try:
         return PlanParameters.model_validate(raw)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            key = _key_of(item["loc"])
-            message = "unknown key (check the spelling; see README 'Parameters')" if item["type"] == "extra_forbidden" else item["msg"]
-            problems.append((key, message))
-        key, message = problems[0]
-        if len(problems) > 1:
-            message += "; also " + "; ".join(f"'{k}': {m}" for k, m in problems[1:])
-        raise ParameterError(source, key, message) from None
+        raise parameter_error(error, source) from None
 
 
 def load_parameters(path: str | Path) -> PlanParameters:

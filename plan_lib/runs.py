@@ -44,7 +44,11 @@ class Step:
 
 
 #: The draft chain run by ``tqp run``, in order.
-DRAFT_STEPS: tuple[Step, ...] = (Step("ingest", "01_ingest.ipynb"),)
+DRAFT_STEPS: tuple[Step, ...] = (
+    Step("ingest", "01_ingest.ipynb"),
+    Step("score", "02_score.ipynb"),
+    Step("balance", "03_balance.ipynb"),
+)
 
 
 def notebook_dir() -> Path:

@@ -5,9 +5,21 @@ tables and charts; the logic modules stay free of file handling.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from plan_lib.balance import BalanceResult, balance_books
+from plan_lib.contract import TABLES_BY_NAME
 from plan_lib.ingest import IngestResult, enforce_quarantine_limit, ingest
+from plan_lib.maps import write_run_maps
 from plan_lib.parameters import PlanParameters
+from plan_lib.planning import balance_accounts
+from plan_lib.quotas import QuotaResult, set_quotas
 from plan_lib.rundir import RunFolder
+from plan_lib.runs import FAILED_SUFFIX
+from plan_lib.scoring import ScoreComparison, ScoringResult, compare_scores, score_accounts
 from plan_lib.sources import read_inputs
 
 
@@ -30,4 +42,95 @@ def ingest_step(data_source: str, params: PlanParameters, run: RunFolder) -> Ing
         },
     )
     enforce_quarantine_limit(result, params.ingest)
+    return result
+
+
+# ------------------------------------------------------------------ scoring
+
+
+def contract_tables(run: RunFolder) -> dict[str, pd.DataFrame]:
+    """The clean input tables the ingest step wrote into the run."""
+    return {name: run.read_table(name) for name in TABLES_BY_NAME if run.has_table(name)}
+
+
+def previous_run(run: RunFolder, period: str, table: str) -> RunFolder | None:
+    """The newest complete run of the same period (other than this one) that wrote ``table``."""
+    root = run.path.parent
+    candidates = sorted(
+        p for p in root.glob("*") if p.is_dir() and p != run.path and not p.name.startswith(".") and not p.name.endswith(FAILED_SUFFIX)
+    )
+    for path in reversed(candidates):
+        if RunFolder(path).has_table(table):
+            return RunFolder(path)
+    return None
+
+
+@dataclass
+class ScoreStep:
+    result: ScoringResult
+    comparison: ScoreComparison | None
+    previous: RunFolder | None
+
+
+def score_step(params: PlanParameters, run: RunFolder) -> ScoreStep:
+    """Score every account as of the snapshot; compare with the previous run of the period."""
+    result = score_accounts(contract_tables(run), params.scoring, params.snapshot, params.seed)
+    run.write_table("scores", result.scores)
+    run.write_table("propensity_coefficients", result.coefficients)
+    run.write_table("propensity_calibration", result.calibration)
+    run.write_table("propensity_holdout", result.holdout)
+    if result.backtest is not None:
+        run.write_table("backtest_periods", result.backtest.periods)
+        run.write_table("backtest_deciles", result.backtest.deciles)
+    previous = previous_run(run, params.period, "scores")
+    comparison = compare_scores(previous.read_table("scores"), result.scores) if previous else None
+    report = {**result.model_report, "previous_run": str(previous.path) if previous else None}
+    if comparison is not None:
+        report["comparison"] = comparison.summary()
+        run.write_table("score_changes", comparison.changes)
+    run.write_report("score", report)
+    return ScoreStep(result, comparison, previous)
+
+
+# ------------------------------------------------------------------ balancing and quotas
+
+
+@dataclass
+class BalanceStep:
+    result: BalanceResult
+    accounts: pd.DataFrame  # the balancer's input: accounts with scores and derived columns
+    maps: dict[str, Path]
+
+
+def balance_step(params: PlanParameters, run: RunFolder, locks: pd.DataFrame | None = None) -> BalanceStep:
+    """Carve the books, explain every move, write the maps."""
+    tables = contract_tables(run)
+    accounts = balance_accounts(tables, run.read_table("scores"), params.snapshot, params.scoring)
+    result = balance_books(accounts, tables["reps"], params.balance, locks=locks)
+    run.write_table("assignments", result.assignments)
+    run.write_table("books", result.books)
+    run.write_report("balance", result.report)
+    maps = write_run_maps(accounts, tables["reps"], result.assignments, result.books, run.path / "maps", kind="balance", params=params.maps)
+    return BalanceStep(result, accounts, maps)
+
+
+def quota_step(params: PlanParameters, run: RunFolder, adjustments: pd.DataFrame | None = None) -> QuotaResult:
+    """Quotas aligned with the books' potential, rolled up and reconciled with capacity."""
+    tables = contract_tables(run)
+    books = run.read_table("books")
+    result = set_quotas(
+        books[books["carries_book"]],  # a leaving rep's empty book gets no quota
+        tables["reps"],
+        tables["targets"],
+        params.quotas,
+        params.period,
+        params.start,
+        params.end,
+        quota_history=tables.get("quota_history"),
+        adjustments=adjustments,
+    )
+    run.write_table("quotas", result.quotas)
+    run.write_table("rollup", result.rollup)
+    run.write_table("capacity", result.capacity)
+    run.write_report("quotas", {**result.report, "diagnostics": [d.to_dict() for d in result.diagnostics]})
     return result

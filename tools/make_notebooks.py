@@ -58,6 +58,69 @@ result = ingest_step(data_source or params.data, params, run)
         ("md", "## The inputs at a glance"),
         ("code", "plot_inputs(result.tables, path=run.figure_path('inputs'));"),
     ],
+    "02_score.ipynb": [
+        ("md", "# 02 Score\nThe potential of every account: firmographic fit x intent uplift x propensity, plus customer expansion. "
+               "Tune the formula in the `scoring` section of the parameters file and re-run; each account's potential breaks down into named contributions."),
+        ("parameters", PARAMETERS_HEADER),
+        ("code", """
+import pandas as pd
+from plan_lib.parameters import load_parameters
+from plan_lib.rundir import RunFolder
+from plan_lib.scoring import charts, model_summary
+from plan_lib.steps import score_step
+
+params = load_parameters(params_path)
+run = RunFolder(run_dir)
+step = score_step(params, run)
+scores = step.result.scores
+"""),
+        ("md", "## Propensity model\nLogit fitted on won/lost opportunities with features as of each opportunity's creation; AUC on an out-of-time holdout. "
+               "When history is too thin the documented prior is used, and `fallback` says so."),
+        ("code", "model_summary(step.result.model_report).to_frame()"),
+        ("code", "step.result.coefficients"),
+        ("code", "charts.plot_coefficients(step.result.coefficients, run.figure_path('propensity_coefficients'))"),
+        ("code", "charts.plot_calibration(step.result.calibration, run.figure_path('propensity_calibration'))"),
+        ("md", "## Potential by segment\nContributions add up to the potential (Shapley attribution from a typical account)."),
+        ("code", "scores.groupby('segment')[['potential', 'contrib_base', 'contrib_fit', 'contrib_intent', 'contrib_propensity', 'contrib_expansion']].sum().round(0)"),
+        ("code", "charts.plot_contributions(scores, scores.loc[scores['potential'].idxmax(), 'account_id'], run.figure_path('contributions_top_account'))"),
+        ("md", "## Backtest\nPotential computed with only the data of an earlier date, against the bookings of the period that followed."),
+        ("code", "step.result.backtest.periods if step.result.backtest is not None else 'backtest disabled'"),
+        ("code", "charts.plot_lift(step.result.backtest.deciles, run.figure_path('backtest_lift')) if step.result.backtest is not None else None"),
+        ("md", "## Compared with the previous run of this period\nRank correlation, biggest risers and fallers, and the component that moved each."),
+        ("code", "step.comparison.summary() if step.comparison else 'no previous run of this period'"),
+        ("code", "charts.plot_risers_fallers(step.comparison, run.figure_path('risers_fallers')) if step.comparison else None"),
+    ],
+    "03_balance.ipynb": [
+        ("md", "# 03 Balance and quotas\nBooks of business carved with cvxpy (balanced potential per FTE within +/-tau of the segment mean, "
+               "compact, few moves), then quotas aligned with each book's potential, down the hierarchy."),
+        ("parameters", PARAMETERS_HEADER),
+        ("code", """
+from plan_lib.balance.charts import moves_summary, plot_balance
+from plan_lib.parameters import load_parameters
+from plan_lib.quotas import quota_vs_potential, rollup_by_level
+from plan_lib.rundir import RunFolder
+from plan_lib.steps import balance_step, quota_step
+
+params = load_parameters(params_path)
+run = RunFolder(run_dir)
+balance = balance_step(params, run)
+books, assignments = balance.result.books, balance.result.assignments
+"""),
+        ("md", "## Solver report\nStatus, objective, LP bound and optimality gap per subproblem (segment x region)."),
+        ("code", "balance.result.report['summary'] if 'summary' in balance.result.report else balance.result.report"),
+        ("md", "## Balance against the band, last period vs plan"),
+        ("code", "plot_balance(books, params.balance.tau, run.figure_path('balance'))"),
+        ("code", "books.sort_values(['segment', 'deviation'])"),
+        ("md", "## What moved, and why"),
+        ("code", "moves_summary(assignments, balance.accounts)"),
+        ("md", "## Maps\nStatic PNG maps are in `maps/` of the run folder."),
+        ("code", "sorted(path.name for path in balance.maps.values())"),
+        ("md", "## Quotas\nTop-down from the targets through the hierarchy with over-assignment, ramp, caps and floors; every level sums exactly."),
+        ("code", "quotas = quota_step(params, run)\nquotas.capacity"),
+        ("code", "print('\\n'.join(str(d) for d in quotas.diagnostics) or 'no diagnostics')"),
+        ("code", "figure = quota_vs_potential(quotas.quotas)\nfigure.savefig(run.figure_path('quota_vs_potential'))\nfigure"),
+        ("code", "figure = rollup_by_level(quotas.rollup)\nfigure.savefig(run.figure_path('rollup'))\nfigure"),
+    ],
 }
 
 

@@ -184,3 +184,14 @@ def score_accounts(
         model=outcome.model,
         holdout=outcome.holdout,
     )
+
+
+MODEL_SUMMARY_KEYS = (
+    "formula", "n_train", "n_holdout", "auc_train", "auc_holdout", "fallback", "fallback_reason", "final_fit",
+    "n_accounts", "potential_total",
+)
+
+
+def model_summary(report: dict[str, Any]) -> pd.Series:
+    """The model report's headline figures, for a notebook table."""
+    return pd.Series({key: report.get(key) for key in MODEL_SUMMARY_KEYS}, name="propensity model", dtype="object")

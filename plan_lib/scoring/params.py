@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from plan_lib.errors import ParameterError
-from plan_lib.parameters import StrictModel, parse_iso_date
+from plan_lib.paramtypes import StrictModel, parameter_error, parse_iso_date
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -305,11 +305,5 @@ def parse_scoring_params(
     try:
         return ScoringParams.model_validate(raw)
     except ValidationError as error:
-        item = error.errors()[0]
-        key = ".".join([prefix, *(str(part) for part in item["loc"])])
-        message = (
-            "unknown key (check the spelling; see README 'Parameters')"
-            if item["type"] == "extra_forbidden"
-            else item["msg"]
-        )
-        raise ParameterError(source, key, message) from None
+        raise parameter_error(error, source, prefix) from None
+
