@@ -40,13 +40,18 @@ def test_chain_writes_every_step_output(two_runs: tuple[Path, Path]) -> None:
     for step in DRAFT_STEPS:
         assert (run.path / "notebooks" / step.notebook).exists()
     assert {"accounts", "reps", "opportunities", "intent_signals", "targets"} <= set(run.tables())
+    assert {"scores", "assignments", "books", "quotas", "rollup", "capacity"} <= set(run.tables())
     assert manifest["inputs"]["accounts"]["rows_kept"] == 1500
+    assert manifest["reports"]["balance"]["lp_bound"] > 0  # the certificate: a lower bound of the full problem
+    assert {"books-smb.png", "potential.png", "moves.png"} <= {p.name for p in (run.path / "maps").iterdir()}
+    assert (run.path / "figures" / "balance.png").exists()
 
 
 def test_same_inputs_and_parameters_give_identical_tables(two_runs: tuple[Path, Path]) -> None:
     first, second = (RunFolder(p) for p in two_runs)
     assert first.path != second.path
-    assert first.tables() == second.tables()
+    # the second run also compares its scores with the first run of the period
+    assert set(second.tables()) - set(first.tables()) == {"score_changes"}
     for name in first.tables():
         pdt.assert_frame_equal(first.read_table(name), second.read_table(name), obj=name)
 
@@ -56,6 +61,12 @@ def test_same_seed_gives_same_demo_data_and_another_seed_does_not() -> None:
     for name in a.tables:
         pdt.assert_frame_equal(a.tables[name], b.tables[name], obj=name)
     assert not a.tables["accounts"].equals(c.tables["accounts"])
+
+
+def test_second_run_compares_scores_with_the_first(two_runs: tuple[Path, Path]) -> None:
+    report = RunFolder(two_runs[1]).read_report("score")
+    assert report["previous_run"] == str(two_runs[0])
+    assert report["comparison"]["spearman"] == pytest.approx(1.0)
 
 
 def test_demo_data_passes_the_contract_without_quarantine(two_runs: tuple[Path, Path]) -> None:
