@@ -71,6 +71,28 @@ def run(params: Path, data: str | None, outputs: Path | None, quiet: bool) -> No
     click.echo(str(folder))
 
 
+@main.command("monitor")
+@click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", help="monitoring date YYYY-MM-DD (default: monitor.as_of, else the latest data)")
+@click.option("--plan", "plan", type=click.Path(exists=True, file_okay=False), help="plan run folder to track (default: newest published, locked, else draft plan of the period)")
+@click.option("--data", help="input folder or SQL URL with fresh actuals (overrides `data`)")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="root of run folders")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def monitor(params: Path, as_of: str | None, plan: str | None, data: str | None, outputs: Path | None, quiet: bool) -> None:
+    """Track the plan: attainment, pacing, forecasts and recommendations into a new monitor run folder."""
+    from plan_lib.parameters import parse_iso_date
+    from plan_lib.runs import MONITOR_STEPS, run_steps
+
+    if as_of:
+        try:
+            parse_iso_date(as_of)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--as-of") from None
+    extra = {"plan_run": str(Path(plan).resolve()) if plan else "", "as_of": as_of or ""}
+    folder = run_steps(params, MONITOR_STEPS, data=data, outputs=outputs, extra_parameters=extra, progress=not quiet, stage="monitor")
+    click.echo(str(folder))
+
+
 @main.command("diff")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from plan_lib.balance.params import BalanceParams
 from plan_lib.errors import ParameterError
 from plan_lib.maps.params import MapParams
+from plan_lib.monitor.params import MonitorParams
 from plan_lib.paramtypes import StrictModel, parameter_error, parse_iso_date, period_bounds
 from plan_lib.quotas.params import QuotaParams
 from plan_lib.scoring.params import ScoringParams
@@ -58,6 +59,7 @@ class PlanParameters(StrictModel):
     balance: BalanceParams = Field(default_factory=BalanceParams)
     quotas: QuotaParams = Field(default_factory=QuotaParams)
     maps: MapParams = Field(default_factory=MapParams)
+    monitor: MonitorParams = Field(default_factory=MonitorParams)
 
     @field_validator("period")
     @classmethod

@@ -12,6 +12,7 @@ import datetime as dt
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ KEY_PACKAGES = (
 )
 FAILED_SUFFIX = "-FAILED"
 INCOMPLETE_PREFIX = ".incomplete-"
+RUN_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z-[0-9a-f]{6}$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Step:
     name: str
     notebook: str
 
+
+#: ``tqp monitor``: fresh actuals, then the monitoring notebook.
+MONITOR_STEPS: tuple[Step, ...] = (Step("monitor", "06_monitor.ipynb"),)
 
 #: The draft chain run by ``tqp run``, in order.
 DRAFT_STEPS: tuple[Step, ...] = (
@@ -106,18 +111,26 @@ def run_steps(
     outputs: str | Path | None = None,
     extra_parameters: dict[str, Any] | None = None,
     progress: bool = True,
+    stage: str = "draft",
 ) -> Path:
-    """Execute ``steps`` into a new run folder and return its final path."""
+    """Execute ``steps`` into a new run folder and return its final path.
+
+    Draft runs live in ``<outputs>/<period>/``; other stages (``monitor``, ``lock``)
+    in ``<outputs>/<period>/<stage>/`` so they never pass for a draft plan.
+    """
     params_path = Path(params_path)
     params = load_parameters(params_path)
     data_source = _resolve_source(data or params.data, params_path)
     root = Path(outputs or params.outputs) / params.period
+    if stage != "draft":
+        root = root / stage
     run_id = new_run_id()
     run = RunFolder(root / f"{INCOMPLETE_PREFIX}{run_id}")
     run.path.mkdir(parents=True)
     shutil.copyfile(params_path, run.path / "parameters.yaml")
     manifest: dict[str, Any] = {
         "run_id": run_id,
+        "stage": stage,
         "period": params.period,
         "status": "running",
         "started_utc": dt.datetime.now(dt.UTC).isoformat(),
@@ -182,10 +195,17 @@ def _resolve_source(source: str | None, params_path: Path) -> str:
     return str(Path(source).resolve())
 
 
-def latest_run(outputs: str | Path, period: str) -> Path | None:
-    """The newest complete run of a period (failed and incomplete folders are never returned)."""
+def complete_runs(root: str | Path) -> list[Path]:
+    """Complete run folders directly under ``root``, oldest first (never failed or incomplete ones)."""
+    return sorted(p for p in Path(root).glob("*") if p.is_dir() and RUN_NAME.match(p.name))
+
+
+def latest_run(outputs: str | Path, period: str, stage: str = "draft") -> Path | None:
+    """The newest complete run of a period and stage."""
     root = Path(outputs) / period
-    runs = sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(FAILED_SUFFIX))
+    if stage != "draft":
+        root = root / stage
+    runs = complete_runs(root)
     return runs[-1] if runs else None
 
 

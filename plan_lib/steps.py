@@ -5,6 +5,7 @@ tables and charts; the logic modules stay free of file handling.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from plan_lib.balance import BalanceResult, balance_books
 from plan_lib.contract import TABLES_BY_NAME
 from plan_lib.ingest import IngestResult, enforce_quarantine_limit, ingest
 from plan_lib.maps import write_run_maps
+from plan_lib.monitor import MonitorResult, monitor_plan
 from plan_lib.parameters import PlanParameters
 from plan_lib.planning import balance_accounts
 from plan_lib.quotas import QuotaResult, set_quotas
 from plan_lib.rundir import RunFolder
-from plan_lib.runs import FAILED_SUFFIX
+from plan_lib.errors import TqpError
+from plan_lib.runs import complete_runs, latest_run
 from plan_lib.scoring import ScoreComparison, ScoringResult, compare_scores, score_accounts
 from plan_lib.sources import read_inputs
 
@@ -53,13 +56,9 @@ def contract_tables(run: RunFolder) -> dict[str, pd.DataFrame]:
     return {name: run.read_table(name) for name in TABLES_BY_NAME if run.has_table(name)}
 
 
-def previous_run(run: RunFolder, period: str, table: str) -> RunFolder | None:
+def previous_run(run: RunFolder, table: str) -> RunFolder | None:
     """The newest complete run of the same period (other than this one) that wrote ``table``."""
-    root = run.path.parent
-    candidates = sorted(
-        p for p in root.glob("*") if p.is_dir() and p != run.path and not p.name.startswith(".") and not p.name.endswith(FAILED_SUFFIX)
-    )
-    for path in reversed(candidates):
+    for path in reversed([p for p in complete_runs(run.path.parent) if p != run.path]):
         if RunFolder(path).has_table(table):
             return RunFolder(path)
     return None
@@ -82,7 +81,7 @@ def score_step(params: PlanParameters, run: RunFolder) -> ScoreStep:
     if result.backtest is not None:
         run.write_table("backtest_periods", result.backtest.periods)
         run.write_table("backtest_deciles", result.backtest.deciles)
-    previous = previous_run(run, params.period, "scores")
+    previous = previous_run(run, "scores")
     comparison = compare_scores(previous.read_table("scores"), result.scores) if previous else None
     report = {**result.model_report, "previous_run": str(previous.path) if previous else None}
     if comparison is not None:
@@ -133,4 +132,49 @@ def quota_step(params: PlanParameters, run: RunFolder, adjustments: pd.DataFrame
     run.write_table("rollup", result.rollup)
     run.write_table("capacity", result.capacity)
     run.write_report("quotas", {**result.report, "diagnostics": [d.to_dict() for d in result.diagnostics]})
+    return result
+
+
+# ------------------------------------------------------------------ monitoring
+
+
+def plan_to_monitor(run: RunFolder, params: PlanParameters, plan_run: str = "") -> RunFolder:
+    """The plan a monitoring run tracks: the one named, else the newest plan of the period.
+
+    Once plans are locked and published, the newest published (else locked) plan
+    is preferred over a draft; until then the newest complete draft run is used.
+    """
+    if plan_run:
+        plan = RunFolder(plan_run)
+        if not plan.has_table("assignments"):
+            raise TqpError(f"{plan_run}: not a plan run folder (no data/assignments.parquet); pass the folder `tqp run` printed")
+        return plan
+    outputs = run.path.parent.parent.parent  # <outputs>/<period>/monitor/<run>
+    for stage in ("publish", "lock", "draft"):
+        found = latest_run(outputs, params.period, stage)
+        if found is not None and RunFolder(found).has_table("assignments"):
+            return RunFolder(found)
+    raise TqpError(f"no plan run of {params.period} under {outputs}: run `tqp run` first, or pass --plan RUN_FOLDER")
+
+
+def monitor_step(params: PlanParameters, run: RunFolder, plan: RunFolder, as_of: dt.date | None) -> MonitorResult:
+    """Track the plan in ``plan`` against the fresh actuals ingested into ``run``."""
+    tables = {name: run.read_table(name) for name in ("accounts", "reps", "opportunities")}
+    tables["scores"] = plan.read_table("scores")
+    monitor_params = params.monitor.model_copy(update={"balance": params.balance.model_copy(update={"parallel": "sync"})})
+    result = monitor_plan(
+        tables, plan.read_table("assignments"), plan.read_table("quotas"), plan.read_table("books"),
+        monitor_params, as_of, params.start, params.end,
+    )
+    for name in ("attainment", "forecast", "recommendations", "flags", "weekly"):
+        run.write_table(name, getattr(result, name))
+    run.write_table("recommended_moves", result.moves)
+    run.write_table("recommended_quotas", result.quota_changes)
+    run.write_report("monitor", {**result.report, "plan_run": str(plan.path)})
+    zone = params.maps.zone
+    by_zone = result.attainment[result.attainment["level"] == zone].rename(columns={"unit_id": "county_fips" if zone == "county" else "state"})
+    elapsed = float(result.attainment.loc[result.attainment["level"] == "company", "expected_share"].iloc[0])
+    map_params = params.maps.model_copy(update={"elapsed_share": elapsed})
+    accounts = plan.read_table("accounts").drop(columns=["segment"]).merge(plan.read_table("scores")[["account_id", "segment", "potential"]], on="account_id")
+    write_run_maps(accounts, tables["reps"], plan.read_table("assignments"), plan.read_table("books"), run.path / "maps", kind="monitor", attainment=by_zone, params=map_params)
     return result

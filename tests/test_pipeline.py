@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 from plan_lib.demo import generate_demo_data, write_demo_data
 from plan_lib.rundir import RunFolder
-from plan_lib.runs import DRAFT_STEPS, run_steps
+from plan_lib.runs import DRAFT_STEPS, MONITOR_STEPS, latest_run, run_steps
 
 TEST_PARAMS = REPO / "parameters" / "test.yaml"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
@@ -72,3 +72,21 @@ def test_second_run_compares_scores_with_the_first(two_runs: tuple[Path, Path]) 
 def test_demo_data_passes_the_contract_without_quarantine(two_runs: tuple[Path, Path]) -> None:
     inputs = RunFolder(two_runs[0]).manifest()["inputs"]
     assert all(table["rows_quarantined"] == 0 for table in inputs.values()), inputs
+
+
+def test_monitor_run_tracks_the_plan_in_its_own_folder(two_runs: tuple[Path, Path], demo_folder: Path) -> None:
+    plan = two_runs[1]
+    outputs = plan.parent.parent
+    folder = run_steps(
+        TEST_PARAMS, MONITOR_STEPS, data=str(demo_folder), outputs=outputs, progress=False, stage="monitor",
+        extra_parameters={"plan_run": "", "as_of": "2027-02-15"},
+    )
+    assert folder.parent == outputs / "2027Q1" / "monitor"
+    run = RunFolder(folder)
+    assert run.read_report("monitor")["plan_run"] == str(plan)  # the newest plan of the period
+    assert {"attainment", "forecast", "recommendations", "flags"} <= set(run.tables())
+    attainment = run.read_table("attainment")
+    company = attainment[attainment["level"] == "company"].iloc[0]
+    assert company["expected_share"] == pytest.approx(46 / 90, abs=0.02)  # 2027-02-15 into a 90-day quarter
+    assert (run.path / "maps" / "attainment.png").exists()
+    assert latest_run(outputs, "2027Q1") == plan  # a monitor run never passes for a plan

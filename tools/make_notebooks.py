@@ -18,6 +18,10 @@ PARAMETERS_HEADER = '''params_path: str = "../parameters/2027Q1.yaml"  # the pla
 run_dir: str = "."  # run folder this notebook reads from and writes into
 data_source: str = ""  # input folder or SQL URL; empty means the `data` key of the parameters'''
 
+MONITOR_PARAMETERS = '''
+plan_run: str = ""  # run folder of the plan to monitor (empty: the newest plan run of the period)
+as_of: str = ""  # monitoring date YYYY-MM-DD (empty: monitor.as_of of the parameters, else the latest data)'''
+
 
 def notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
@@ -120,6 +124,34 @@ books, assignments = balance.result.books, balance.result.assignments
         ("code", "print('\\n'.join(str(d) for d in quotas.diagnostics) or 'no diagnostics')"),
         ("code", "figure = quota_vs_potential(quotas.quotas)\nfigure.savefig(run.figure_path('quota_vs_potential'))\nfigure"),
         ("code", "figure = rollup_by_level(quotas.rollup)\nfigure.savefig(run.figure_path('rollup'))\nfigure"),
+    ],
+    "06_monitor.ipynb": [
+        ("md", "# 06 Monitor\nAttainment, pacing and coverage of the plan by rep, team, segment, industry and geography; "
+               "weekly trends and period-end forecasts (statsmodels state-space); recommended actions. Run weekly with "
+               "`tqp monitor parameters/2027Q1.yaml --as-of DATE`; serve it as a dashboard with Voila."),
+        ("parameters", PARAMETERS_HEADER + MONITOR_PARAMETERS),
+        ("code", """
+from plan_lib.monitor.charts import attainment_distribution, trend_lines, watch_list
+from plan_lib.parameters import load_parameters, parse_iso_date
+from plan_lib.rundir import RunFolder
+from plan_lib.steps import ingest_step, monitor_step, plan_to_monitor
+
+params = load_parameters(params_path)
+run = RunFolder(run_dir)
+ingest_step(data_source or params.data, params, run)
+plan = plan_to_monitor(run, params, plan_run)
+result = monitor_step(params, run, plan, parse_iso_date(as_of) if as_of else None)
+"""),
+        ("md", "## Where the company stands"),
+        ("code", "result.attainment[result.attainment['level'] != 'rep'].head(30)"),
+        ("code", "figure = attainment_distribution(result.attainment, result.forecast)\nfigure.savefig(run.figure_path('attainment_distribution'))\nfigure"),
+        ("md", "## Forecast to period end\nInterval and probability of reaching quota; reps most at risk first."),
+        ("code", "result.forecast[result.forecast['level'] == 'rep'].sort_values('prob_reach_quota').head(15)"),
+        ("code", "figure = trend_lines(result.weekly, result.forecast, watch_list(result.forecast, 'rep', 6) + [('company', '(company)')])\nfigure.savefig(run.figure_path('trend_lines'))\nfigure"),
+        ("md", "## Flags: off track, coverage, trend changes"),
+        ("code", "result.flags"),
+        ("md", "## Recommended actions\nEach with its numbers and reasoning; accounts to move are in `data/recommended_moves.parquet`."),
+        ("code", "result.recommendations"),
     ],
 }
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from plan_lib.balance.params import BalanceParams
-from plan_lib.parameters import StrictModel, parse_iso_date
+from plan_lib.paramtypes import StrictModel, parse_iso_date
 
 Level = Literal["rep", "team", "segment", "region", "industry", "state", "county", "company"]
 ALL_LEVELS: tuple[str, ...] = ("rep", "team", "segment", "region", "industry", "state", "county", "company")
