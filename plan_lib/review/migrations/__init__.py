@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the review store (run by ``open_store``)."""

@@ -1,0 +1,1 @@
+"""Versioned schema revisions, oldest first (``0001_initial``...)."""
