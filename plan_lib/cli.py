@@ -93,6 +93,51 @@ def monitor(params: Path, as_of: str | None, plan: str | None, data: str | None,
     click.echo(str(folder))
 
 
+def _plan_run(params_path: Path, run: Path | None, outputs: Path | None) -> tuple[object, Path, Path]:
+    """Parameters, outputs root and the plan run folder (default: the newest draft run of the period)."""
+    from plan_lib.parameters import load_parameters
+    from plan_lib.runs import latest_run
+
+    params = load_parameters(params_path)
+    root = Path(outputs or params.outputs)
+    folder = run or latest_run(root, params.period)
+    if folder is None:
+        raise TqpError(f"no complete run of {params.period} under {root}: run `tqp run {params_path}` first, or pass --run")
+    return params, root, Path(folder)
+
+
+@main.command("serve")
+@click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--run", "run", type=click.Path(exists=True, file_okay=False, path_type=Path), help="draft run folder to review (default: the newest of the period)")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="root of run folders")
+@click.option("--state", type=click.Choice(["review", "pilot"]), default="review", show_default=True, help="open the version to every manager, or to a pilot group first")
+@click.option("--pilot", multiple=True, help="user id of a pilot manager (repeat); with --state pilot")
+def serve(params: Path, run: Path | None, outputs: Path | None, state: str, pilot: tuple[str, ...]) -> None:
+    """Serve the review dashboard with Voila on localhost and print one personal link per manager."""
+    from plan_lib.review.params import resolve_store_url
+    from plan_lib.review.serve import serve as serve_review
+
+    plan, root, folder = _plan_run(params, run, outputs)
+    serve_review(resolve_store_url(plan.review, root), folder, params=plan.review, state=state, pilot=pilot, echo=click.echo)
+
+
+@main.command("invite")
+@click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("user")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="root of run folders (where the default store lives)")
+@click.option("--base-url", default=None, help="dashboard address (default: http://localhost:<review.port>)")
+@click.option("--days", type=float, default=None, help="days the link stays valid (default: review.invite_days)")
+def invite(params: Path, user: str, outputs: Path | None, base_url: str | None, days: float | None) -> None:
+    """Print a personal, signed dashboard link for USER (the signing secret comes from TQP_SECRET or a file outside git)."""
+    from plan_lib.parameters import load_parameters
+    from plan_lib.review.params import resolve_store_url
+    from plan_lib.review.serve import invite as make_invite
+
+    plan = load_parameters(params)
+    url = resolve_store_url(plan.review, outputs or plan.outputs)
+    click.echo(make_invite(url, user, base_url=base_url or f"http://localhost:{plan.review.port}", days=days or plan.review.invite_days))
+
+
 @main.command("diff")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -22,6 +22,7 @@ from plan_lib.maps.params import MapParams
 from plan_lib.monitor.params import MonitorParams
 from plan_lib.paramtypes import StrictModel, parameter_error, parse_iso_date, period_bounds
 from plan_lib.quotas.params import QuotaParams
+from plan_lib.review.params import ReviewParams
 from plan_lib.scoring.params import ScoringParams
 
 __all__ = ["PlanParameters", "IngestParams", "StrictModel", "load_parameters", "parse_parameters", "parse_iso_date", "period_bounds"]
@@ -60,6 +61,7 @@ class PlanParameters(StrictModel):
     quotas: QuotaParams = Field(default_factory=QuotaParams)
     maps: MapParams = Field(default_factory=MapParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+    review: ReviewParams = Field(default_factory=ReviewParams)
 
     @field_validator("period")
     @classmethod

@@ -19,6 +19,10 @@ from plan_lib.monitor import MonitorResult, monitor_plan
 from plan_lib.parameters import PlanParameters
 from plan_lib.planning import balance_accounts
 from plan_lib.quotas import QuotaResult, set_quotas
+from plan_lib.review.admin import export_overrides, latest_version
+from plan_lib.review.overrides import AppliedOverrides, apply_overrides
+from plan_lib.review.params import resolve_store_url
+from plan_lib.review.store import open_store
 from plan_lib.rundir import RunFolder
 from plan_lib.errors import TqpError
 from plan_lib.runs import complete_runs, latest_run
@@ -99,23 +103,49 @@ class BalanceStep:
     result: BalanceResult
     accounts: pd.DataFrame  # the balancer's input: accounts with scores and derived columns
     maps: dict[str, Path]
+    overrides: AppliedOverrides | None  # review edits honoured (or not) by this run
 
 
-def balance_step(params: PlanParameters, run: RunFolder, locks: pd.DataFrame | None = None) -> BalanceStep:
-    """Carve the books, explain every move, write the maps."""
+def review_overrides(params: PlanParameters, run: RunFolder, accounts: pd.DataFrame, reps: pd.DataFrame) -> AppliedOverrides | None:
+    """The latest plan version's review edits, as constraints for this run (None when nobody reviewed yet).
+
+    Reassignments and locks become balancer locks; quota adjustments are kept for
+    the quota step; overrides that can no longer apply are reported with the reason.
+    """
+    url = resolve_store_url(params.review, run.path.parent.parent)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None  # no review store yet: do not create one as a side effect of a draft run
+    store = open_store(url)
+    try:
+        version = latest_version(store, params.period)
+        if version is None:
+            return None
+        applied = apply_overrides(accounts, reps, export_overrides(store, version))
+    finally:
+        store.dispose()
+    run.write_table("overrides_applied", applied.report)
+    run.write_table("quota_adjustments", applied.quota_adjustments)
+    run.write_report("overrides", {"store": url.split("@")[-1], "version_id": version, "status": applied.report["status"].value_counts().to_dict()})
+    return applied
+
+
+def balance_step(params: PlanParameters, run: RunFolder) -> BalanceStep:
+    """Carve the books (honouring review overrides), explain every move, write the maps."""
     tables = contract_tables(run)
     accounts = balance_accounts(tables, run.read_table("scores"), params.snapshot, params.scoring)
-    result = balance_books(accounts, tables["reps"], params.balance, locks=locks)
+    applied = review_overrides(params, run, accounts, tables["reps"])
+    result = balance_books(accounts, tables["reps"], params.balance, locks=applied.locks if applied else None)
     run.write_table("assignments", result.assignments)
     run.write_table("books", result.books)
     run.write_report("balance", result.report)
     maps = write_run_maps(accounts, tables["reps"], result.assignments, result.books, run.path / "maps", kind="balance", params=params.maps)
-    return BalanceStep(result, accounts, maps)
+    return BalanceStep(result, accounts, maps, applied)
 
 
-def quota_step(params: PlanParameters, run: RunFolder, adjustments: pd.DataFrame | None = None) -> QuotaResult:
-    """Quotas aligned with the books' potential, rolled up and reconciled with capacity."""
+def quota_step(params: PlanParameters, run: RunFolder) -> QuotaResult:
+    """Quotas aligned with the books' potential (review quota adjustments kept), rolled up, reconciled with capacity."""
     tables = contract_tables(run)
+    adjustments = run.read_table("quota_adjustments") if run.has_table("quota_adjustments") else None
     books = run.read_table("books")
     result = set_quotas(
         books[books["carries_book"]],  # a leaving rep's empty book gets no quota

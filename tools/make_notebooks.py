@@ -110,6 +110,9 @@ run = RunFolder(run_dir)
 balance = balance_step(params, run)
 books, assignments = balance.result.books, balance.result.assignments
 """),
+        ("md", "## Review edits honoured\nThe latest plan version's overrides: reassignments and locks constrain the balancer, quota adjustments stay; "
+               "an override that can no longer apply says why."),
+        ("code", "balance.overrides.report if balance.overrides else 'no review edits yet for this period'"),
         ("md", "## Solver report\nStatus, objective, LP bound and optimality gap per subproblem (segment x region)."),
         ("code", "balance.result.report['summary'] if 'summary' in balance.result.report else balance.result.report"),
         ("md", "## Balance against the band, last period vs plan"),
