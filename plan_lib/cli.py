@@ -150,5 +150,15 @@ def diff(run_a: Path, run_b: Path, notebooks: bool, rows: int) -> None:
     click.echo(format_diff(diff_runs(run_a, run_b, notebooks=notebooks), max_rows=rows))
 
 
+def _register_stage_commands() -> None:
+    """Lock and publish live with the fairness step; registered here so `tqp --help` lists them."""
+    from plan_lib.fairness.cli import lock_command, publish_command
+
+    main.add_command(lock_command)
+    main.add_command(publish_command)
+
+
+_register_stage_commands()
+
 if __name__ == "__main__":
     main()

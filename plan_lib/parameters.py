@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from plan_lib.balance.params import BalanceParams
 from plan_lib.errors import ParameterError
+from plan_lib.fairness.params import FairnessParams
 from plan_lib.maps.params import MapParams
 from plan_lib.monitor.params import MonitorParams
 from plan_lib.paramtypes import StrictModel, parameter_error, parse_iso_date, period_bounds
@@ -62,6 +63,7 @@ class PlanParameters(StrictModel):
     maps: MapParams = Field(default_factory=MapParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     review: ReviewParams = Field(default_factory=ReviewParams)
+    fairness: FairnessParams = Field(default_factory=FairnessParams)
 
     @field_validator("period")
     @classmethod

@@ -31,6 +31,7 @@ from plan_lib.review.errors import (
     TokenError,
     VersionNotOpenError,
 )
+from plan_lib.review import lock_models  # noqa: F401  (registers the lock, waiver and publication tables on Base.metadata)
 from plan_lib.review.overrides import AppliedOverrides, apply_overrides
 from plan_lib.review.params import ReviewParams
 from plan_lib.review.store import Store, open_store

@@ -8,6 +8,8 @@ actor ``system:<login>`` unless told otherwise.
 
 from __future__ import annotations
 
+import json
+
 import getpass
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -120,12 +122,21 @@ def _check_pilot(session, members: list[str]) -> None:
         raise InvalidEditError(f"unknown users for the pilot: {', '.join(unknown)} (sync users from the reps first)")
 
 
+def _period_of(run_dir: str | Path) -> str | None:
+    """The plan period a run folder belongs to (from its manifest), so re-runs find its overrides."""
+    manifest = Path(run_dir) / "manifest.json"
+    if not manifest.exists():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("period")
+
+
 def create_plan_version(store: Store, run_dir: str | Path, *, name: str | None = None, period: str | None = None,
                         state: str = "draft", pilot: Iterable[str] = (), parent_version_id: int | None = None,
                         actor: str | None = None) -> int:
     """Register a draft run folder as a new plan version (optionally opened straight to a pilot or review)."""
     actor = actor or system_actor()
     base = str(Path(run_dir).resolve())
+    period = period or _period_of(run_dir)
     if state != "draft":
         check_transition("draft", state)
     members = sorted(set(pilot))

@@ -2,11 +2,15 @@
 
 ``build_review_dashboard`` verifies who is asking, opens their
 ``ReviewSession`` and returns one widget. ``ReviewDashboard`` holds the
-widgets; its actions (``refresh``, ``move_selected``, ``lock_selected``,
-``preview_quota``, ``apply_quota``, ``add_comment``) are plain methods that
-tests call without a browser, and the ``on_*`` handlers only copy widget
-values into them. All rules live in the session: the dashboard can show a
-refusal but never decides one.
+widgets; its actions (``refresh``, ``select_accounts``, ``move_selected``,
+``lock_selected``, ``preview_quota``, ``apply_quota``, ``add_comment``,
+``open_map``) are plain methods that tests call without a browser, and the
+``on_*`` handlers only copy widget values into them. All rules live in the
+session: the dashboard can show a refusal but never decides one.
+
+The Map tab (``map_panel.ReviewMapPanel``) is drawn when first opened. A
+selection made on it becomes the account table's selection, so the table's
+move and lock controls act on it through the same session calls.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -28,9 +32,13 @@ from plan_lib.review.admin import find_version
 from plan_lib.review.concurrency import format_time
 from plan_lib.review.errors import ReviewError, TokenError
 from plan_lib.review.indicators import QuotaPreview, quota_preview
+from plan_lib.review.map_panel import ReviewMapPanel
 from plan_lib.review.params import ReviewParams
 from plan_lib.review.store import Store, open_store
 from plan_lib.review.tokens import verify_invite
+
+if TYPE_CHECKING:
+    from plan_lib.maps.params import MapParams
 
 ALL = ""
 REFUSAL_TITLES = {
@@ -80,9 +88,13 @@ def _classed(widget: widgets.Widget, css: str) -> Any:
 class ReviewDashboard:
     """Widgets and actions of one user's review page."""
 
-    def __init__(self, session: ReviewSession, params: ReviewParams | None = None):
+    def __init__(self, session: ReviewSession, params: ReviewParams | None = None,
+                 map_params: MapParams | None = None):
         self.session = session
         self.params = params or ReviewParams()
+        self.map_params = map_params
+        self.pinned: tuple[str, ...] = ()  # selected on the map: listed in the table even when filtered out
+        self._filling_choices = False
         self.accounts = pd.DataFrame()
         self.books = pd.DataFrame()
         self.quotas = pd.DataFrame()
@@ -135,6 +147,7 @@ class ReviewDashboard:
 
         self.changes_html = _classed(widgets.HTML(), "tqp-changes-box")
         self.history_html = _classed(widgets.HTML(), "tqp-history-box")
+        self.map_panel = ReviewMapPanel(s, self.select_accounts, self.map_params)
 
         self.refresh_button.on_click(self.on_refresh)
         self.move_button.on_click(self.on_move)
@@ -159,6 +172,7 @@ class ReviewDashboard:
                     widgets.HBox([self.move_button, self.lock_button, self.unlock_button]),
                     self.accounts_html,
                 ]),
+                self.map_panel.widget,
                 widgets.VBox([widgets.HBox([self.quota_rep, self.quota_value]), self.quota_reason, self.quota_button,
                               self.quota_preview_html, self.quotas_html]),
                 widgets.VBox([widgets.HBox([self.comment_type, self.comment_subject]), self.comment_text,
@@ -166,9 +180,11 @@ class ReviewDashboard:
                 widgets.VBox([widgets.HTML("<h4>Changes since the draft</h4>"), self.changes_html,
                               widgets.HTML("<h4>Activity</h4>"), self.history_html]),
             ],
-            titles=["Books", "Accounts", "Quotas", "Comments", "Changes"],
+            titles=["Books", "Accounts", "Map", "Quotas", "Comments", "Changes"],
         )
         self.tabs = tabs
+        tabs.observe(self.on_tab, names="selected_index")
+        self.map_panel.goto_button.on_click(lambda _button: setattr(tabs, "selected_index", tabs.titles.index("Accounts")))
         self.widget = _classed(
             widgets.VBox([self.title, widgets.HBox([self.refresh_button, self.progress]), self.status, tabs]), "tqp-dashboard"
         )
@@ -198,6 +214,7 @@ class ReviewDashboard:
         self.seen_audit_ids.update(history["audit_id"].tolist())
         self._fill_choices()
         self._render_tables(history)
+        self.map_panel.update(self.accounts, self.books, self.account_select.value)  # redraws only if opened
         if initial:
             message = f"{len(self.accounts)} accounts in {len(self.books)} books"
         elif others.empty:
@@ -207,6 +224,37 @@ class ReviewDashboard:
             message = f"{len(others)} edit(s) by others since your last refresh: {lines}"
         self.status.value = f"<div>{html.escape(message)}</div>"
         return message
+
+    def select_accounts(self, account_ids: Iterable[str]) -> list[str]:
+        """Make ``account_ids`` the account table's selection: what a selection on the map calls.
+
+        Only accounts this dashboard holds (the session's scope) are selected;
+        any other id is refused on the page, never passed on. The selection is
+        listed in the table even where its filters would hide it, so the move
+        and lock controls act on exactly what was selected.
+        """
+        ids = list(dict.fromkeys(str(a) for a in account_ids))
+        known = set(self.accounts["account_id"])
+        chosen = tuple(a for a in ids if a in known)
+        refused = [a for a in ids if a not in known]
+        self.pinned = chosen
+        self._fill_accounts()
+        self.account_select.value = chosen
+        if chosen:
+            message = (f"{len(chosen)} account(s) selected on the map: {', '.join(chosen[:8])}"
+                       f"{' ...' if len(chosen) > 8 else ''}; move or lock them on the Accounts tab")
+        else:
+            message = "no account selected"
+        parts = [f'<div class="tqp-selection">{html.escape(message)}</div>']
+        if refused:
+            parts.append(f'<div class="tqp-refused" style="color:#a11">refused: {html.escape(", ".join(refused))}: '
+                         "not among your team's accounts, left out of the selection</div>")
+        self.status.value = "".join(parts)
+        return list(chosen)
+
+    def open_map(self) -> None:
+        """Draw the map (what opening the Map tab does; later calls do nothing)."""
+        self.map_panel.open()
 
     def move_selected(self, account_ids: Iterable[str], to_rep: str, reason: str,
                       progress: Callable[[int, int], None] | None = None) -> ActionReport:
@@ -294,12 +342,19 @@ class ReviewDashboard:
             self.refresh()
 
     def on_filter(self, _change: Any = None) -> None:
+        if not self._filling_choices:  # the user filters the table: a map selection stops overriding it
+            self.pinned = ()
         self._fill_accounts()
 
     def on_select(self, _change: Any = None) -> None:
         selected = list(self.account_select.value)
         if selected and self.comment_type.value == "account":
             self.comment_subject.value = selected[0]
+        self.map_panel.highlight(selected)
+
+    def on_tab(self, change: dict[str, Any]) -> None:
+        if self.tabs.titles[change["new"]] == "Map":
+            self.open_map()
 
     def on_move(self, _button: Any = None) -> None:
         selected = list(self.account_select.value)
@@ -340,6 +395,14 @@ class ReviewDashboard:
 
     # -- rendering ---------------------------------------------------------------
     def _fill_choices(self) -> None:
+        self._filling_choices = True
+        try:
+            self._fill_choice_options()
+        finally:
+            self._filling_choices = False
+        self._fill_accounts()
+
+    def _fill_choice_options(self) -> None:
         reps = sorted(self.books["rep_id"])
         names = dict(zip(self.books["rep_id"], self.books["name"].fillna(""), strict=True))
         label = lambda r: f"{r} {names.get(r, '')}".strip()  # noqa: E731
@@ -360,17 +423,20 @@ class ReviewDashboard:
         self.quota_rep.options = [(label(r), r) for r in quota_reps]
         if keep in quota_reps:
             self.quota_rep.value = keep
-        self._fill_accounts()
 
     def _fill_accounts(self) -> None:
         visible = self.visible_accounts()
         shown = visible.head(self.params.max_rows)
+        ids = self.accounts["account_id"]
+        pinned = self.accounts[ids.isin(self.pinned) & ~ids.isin(shown["account_id"])]
+        listed = pd.concat([pinned, shown]) if len(pinned) else shown
         keep = set(self.account_select.value)
-        self.account_select.options = [(views.account_label(row), row["account_id"]) for _, row in shown.iterrows()]
-        self.account_select.value = tuple(a for a in shown["account_id"] if a in keep)
+        self.account_select.options = [(views.account_label(row), row["account_id"]) for _, row in listed.iterrows()]
+        self.account_select.value = tuple(a for a in listed["account_id"] if a in keep)
         more = f" (first {len(shown)} shown: search to narrow)" if len(visible) > len(shown) else ""
-        self.account_count.value = f"{len(visible)} of {len(self.accounts)} accounts{more}"
-        self.accounts_html.value = views.html_table(views.accounts_display(shown), "tqp-accounts", "no account matches")
+        extra = f" + {len(pinned)} selected on the map" if len(pinned) else ""
+        self.account_count.value = f"{len(visible)} of {len(self.accounts)} accounts{more}{extra}"
+        self.accounts_html.value = views.html_table(views.accounts_display(listed), "tqp-accounts", "no account matches")
 
     def _render_tables(self, history: pd.DataFrame) -> None:
         self.books_html.value = views.html_table(views.books_display(self.books), "tqp-books", "no books in your scope")
@@ -397,7 +463,7 @@ def _identify(store: Store, token_or_user: Any) -> str:
 
 
 def build_review_dashboard(store_url: str, token_or_user: Any, run_dir: str | Path,
-                           params: ReviewParams | None = None) -> widgets.Widget:
+                           params: ReviewParams | None = None, map_params: MapParams | None = None) -> widgets.Widget:
     """The review page for the user behind ``token_or_user`` on the plan version of ``run_dir``.
 
     Returns a refusal page (not an exception) for a missing, tampered, expired
@@ -413,7 +479,7 @@ def build_review_dashboard(store_url: str, token_or_user: Any, run_dir: str | Pa
         if version_id is None:
             return refusal_page("unavailable", f"no plan version is based on {run_dir}: RevOps opens one with `tqp serve`")
         session = ReviewSession(store, user_id, version_id)
-        return ReviewDashboard(session, params).widget
+        return ReviewDashboard(session, params, map_params).widget
     except TokenError as error:
         return refusal_page(error.reason, str(error))
     except ReviewError as error:

@@ -74,7 +74,11 @@ POSTGRES_TRIGGERS = [
         "FOR EACH STATEMENT EXECUTE FUNCTION tqp_permanent_records()"
         for table in PERMANENT
     ),
+    # FOR SHARE on the version row: an override write waits for a lock being taken on its version (which
+    # holds the row FOR UPDATE) and then sees it; a lock waits for override writes in flight and sees them.
     "CREATE FUNCTION tqp_locked_overrides() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP <> 'INSERT' THEN PERFORM 1 FROM plan_versions WHERE version_id = OLD.version_id FOR SHARE; END IF; "
+    "IF TG_OP <> 'DELETE' THEN PERFORM 1 FROM plan_versions WHERE version_id = NEW.version_id FOR SHARE; END IF; "
     "IF (TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM plan_locks WHERE version_id = OLD.version_id)) "
     "OR (TG_OP <> 'DELETE' AND EXISTS (SELECT 1 FROM plan_locks WHERE version_id = NEW.version_id)) THEN "
     f"RAISE EXCEPTION '{LOCKED}'; END IF; "
