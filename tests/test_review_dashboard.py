@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import test_review_fixtures as fx
+from shapely.geometry import box
 from test_review_fixtures import seed_store, session_for
 
+from plan_lib.maps.params import MapParams
 from plan_lib.review.dashboard import ReviewDashboard, build_review_dashboard
 from plan_lib.review.indicators import effective_books, quota_preview
 from plan_lib.review.params import ReviewParams
@@ -31,8 +33,8 @@ def env(tmp_path: Path, run_dir, monkeypatch: pytest.MonkeyPatch):
     store.dispose()
 
 
-def _dashboard(store, version, user: str) -> ReviewDashboard:
-    return ReviewDashboard(session_for(store, version, user), ReviewParams())
+def _dashboard(store, version, user: str, map_params: MapParams | None = None) -> ReviewDashboard:
+    return ReviewDashboard(session_for(store, version, user), ReviewParams(), map_params)
 
 
 def test_moving_selected_accounts_through_the_widgets(env) -> None:
@@ -176,3 +178,139 @@ def test_indicators_against_hand_computed_values() -> None:
     assert preview.segment_ratio_after == pytest.approx(95.0 / 250.0)
     assert preview.team_quota_after - preview.team_quota_before == pytest.approx(16.0)
     assert preview.leaves_band and np.isfinite(preview.ratio_deviation_after)
+
+
+# -- the Map tab ------------------------------------------------------------------
+
+def _open_map(dash: ReviewDashboard):
+    """Open the Map tab as a user does; the map must not exist before."""
+    assert dash.map_panel.map is None and dash.map_panel.map_box.children == ()
+    dash.tabs.selected_index = dash.tabs.titles.index("Map")
+    assert dash.map_panel.map is not None, dash.map_panel.status.value
+    return dash.map_panel.map
+
+
+def _click(amap, account_id: str) -> None:
+    """The message ipyleaflet's front end sends when an account's marker is clicked."""
+    amap.accounts_layer._handle_mouse_events(None, {"event": "click", "properties": {"account_id": account_id}}, None)
+
+
+def _draw(amap, geometry: dict) -> None:
+    """The message the front end's draw control sends when a rectangle or polygon is finished."""
+    amap.draw_control._handle_leaflet_event(None, {"event": "draw:created", "geo_json": {"type": "Feature", "geometry": geometry}}, None)
+
+
+def _books_on_map(amap) -> dict[str, str]:
+    return dict(zip(amap.accounts["account_id"], amap.accounts["book"], strict=True))
+
+
+def test_the_map_is_drawn_when_opened_and_shows_exactly_the_teams_accounts_by_book(env) -> None:
+    import ipyleaflet
+
+    _, store, version = env
+    dash = _dashboard(store, version, "M1")
+    amap = _open_map(dash)
+    mine = dash.session.accounts()
+    assert set(amap.accounts["account_id"]) == set(mine["account_id"])  # every fixture account has coordinates
+    assert _books_on_map(amap) == dict(zip(mine["account_id"], mine["rep_id"], strict=True))
+    assert not set(amap.accounts["account_id"]) & set(session_for(store, version, "M2").accounts()["account_id"])
+    colors = amap.accounts.groupby("book")["color"].agg(["nunique", "first"])
+    assert (colors["nunique"] == 1).all() and colors["first"].nunique() == len(colors)  # one colour per book
+    books = amap.books_layer.data["features"]
+    assert sorted(f["properties"]["rep_id"] for f in books) == sorted(mine["rep_id"].unique())
+    assert all("<table>" in f["properties"]["tooltip"] for f in books + amap.accounts_layer.data["features"])
+    assert not [layer for layer in amap.widget.layers if isinstance(layer, ipyleaflet.TileLayer)]  # no tiles
+    assert "States" in [layer.name for layer in amap.widget.layers]
+    dash.open_map()
+    assert dash.map_panel.map is amap  # drawn once
+
+
+def test_a_selection_on_the_map_is_moved_by_the_accounts_move_control(env) -> None:
+    _, store, version = env
+    dash = _dashboard(store, version, "M1")
+    amap = _open_map(dash)
+    dash.filter_rep.value = "R3"  # the table shows another book: the map's selection is listed anyway
+    r1 = sorted(dash.accounts.loc[dash.accounts["rep_id"] == "R1", "account_id"])
+    _click(amap, r1[0])
+    assert dash.account_select.value == (r1[0],) and dash.comment_subject.value == r1[0]
+    points = amap.accounts.set_index("account_id").geometry
+    lasso = box(*points.loc[r1[:2]].total_bounds).buffer(1e-3)
+    expected = sorted(a for a, p in points.items() if lasso.contains(p))
+    _draw(amap, lasso.__geo_interface__)
+    assert set(r1[:2]) <= set(expected) and list(dash.account_select.value) == expected
+    assert set(expected) <= {value for _, value in dash.account_select.options}
+    expected = [a for a in expected if dash.accounts.set_index("account_id").at[a, "rep_id"] != "R2"]
+    dash.select_accounts(expected)
+    dash.move_target.value, dash.reason.value = "R2", "one route for these"
+    dash.on_move()
+    assert "refused" not in dash.status.value and dash.status.value.count("saved: moved") == len(expected)
+    stored = session_for(store, version, "ops1").accounts().set_index("account_id")
+    assert set(stored.loc[expected, "rep_id"]) == {"R2"}
+    redrawn = dash.map_panel.map
+    assert redrawn is not amap and all(_books_on_map(redrawn)[a] == "R2" for a in expected)
+    assert redrawn.selected == sorted(expected)  # the selection stays highlighted after the redraw
+
+
+def test_ids_outside_the_scope_are_refused_not_selected(env) -> None:
+    _, store, version = env
+    dash = _dashboard(store, version, "M1")
+    amap = _open_map(dash)
+    own = dash.accounts["account_id"].iloc[0]
+    foreign = session_for(store, version, "M2").accounts()["account_id"].iloc[0]
+    assert amap.select([foreign]) == []  # not on the map
+    amap.on_select([own, foreign, "A999"])  # a crafted callback gets no further than the dashboard
+    assert dash.account_select.value == (own,)
+    assert "refused" in dash.status.value and foreign in dash.status.value and "A999" in dash.status.value
+    report = dash.move_selected([foreign], "R2", "not mine")  # and the session refuses it anyway
+    assert not report.ok and "not in your team's books" in report.refused[0]
+
+
+def test_refresh_redraws_the_map_with_others_moves(env) -> None:
+    _, store, version = env
+    dash = _dashboard(store, version, "M1")
+    amap = _open_map(dash)
+    dash.refresh()
+    assert dash.map_panel.map is amap  # nothing changed: no redraw
+    account = dash.accounts.loc[dash.accounts["rep_id"] == "R3", "account_id"].iloc[0]
+    session_for(store, version, "D1").reassign(account, "R1", "director's call", 0)
+    assert _books_on_map(amap)[account] == "R3"
+    dash.refresh()
+    assert _books_on_map(dash.map_panel.map)[account] == "R1"
+    account = dash.accounts.loc[dash.accounts["rep_id"] == "R2", "account_id"].iloc[0]
+    session_for(store, version, "ops1").reassign(account, "R5", "to M2's team", 0)
+    dash.refresh()
+    assert account not in _books_on_map(dash.map_panel.map)  # moved out of the team: off the map
+
+
+def test_a_scope_too_large_for_a_map_asks_for_a_segment_or_a_team(env) -> None:
+    _, store, version = env
+    dash = _dashboard(store, version, "ops1", MapParams(max_interactive_accounts=20))
+    assert len(dash.accounts) > 20
+    dash.open_map()
+    panel = dash.map_panel
+    assert panel.map is None and "tqp-map-too-large" in panel.status.value and "segment or a team" in panel.status.value
+    panel.segment.value = "SMB"
+    assert panel.map is None and "tqp-map-too-large" in panel.status.value  # still too many
+    panel.segment.value = ""
+    panel.team.value = "M3"
+    m3 = dash.accounts[dash.accounts["rep_id"].isin(["R9", "R10"])]
+    assert panel.map is not None and set(panel.map.accounts["account_id"]) == set(m3["account_id"])
+
+
+def test_accounts_without_a_location_are_listed_under_the_map(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plan_lib.review import map_panel
+
+    _, store, version = env
+    dash = _dashboard(store, version, "M1")
+    real = map_panel.read_locations
+    lost = dash.accounts["account_id"].iloc[0]
+
+    def without_one(run_dir, ids):
+        frame = real(run_dir, ids)
+        return frame.assign(lat=frame["lat"].where(frame["account_id"] != lost), lon=frame["lon"].where(frame["account_id"] != lost))
+
+    monkeypatch.setattr(map_panel, "read_locations", without_one)
+    amap = _open_map(dash)
+    assert set(amap.accounts["account_id"]) == set(dash.accounts["account_id"]) - {lost}
+    assert dash.map_panel.layers.unlocated["account_id"].tolist() == [lost]
+    assert lost in dash.map_panel.unlocated.value and "1 account(s) not on the map" in dash.map_panel.unlocated.value

@@ -512,6 +512,14 @@ class AccountSelectionMap:
 
     def select(self, account_ids: Sequence[str]) -> list[str]:
         """Make ``account_ids`` the selection, highlight it, and call ``on_select``."""
+        self.highlight(account_ids)
+        if self.on_select is not None:
+            self.on_select(list(self.selected))
+        return self.selected
+
+    def highlight(self, account_ids: Sequence[str]) -> list[str]:
+        """Show ``account_ids`` (those on the map) as the selection without calling
+        ``on_select``: how a selection made elsewhere (the table) appears here."""
         known = set(self.accounts["account_id"])
         self.selected = sorted(a for a in dict.fromkeys(account_ids) if a in known)
         chosen = self.accounts.loc[self.selected, ["account_id", "geometry"]]
@@ -521,8 +529,6 @@ class AccountSelectionMap:
             else {"type": "FeatureCollection", "features": []}
         )
         self.info.value = f"<b>{len(self.selected)} account(s) selected</b>"
-        if self.on_select is not None:
-            self.on_select(list(self.selected))
         return self.selected
 
     def _on_click(

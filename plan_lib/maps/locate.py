@@ -79,7 +79,7 @@ def locate_accounts(accounts: pd.DataFrame) -> Location:
     found = (
         geo.locate_by_postal_code(postal[need])
         if need.any()
-        else pd.DataFrame(columns=["lat", "lon"])
+        else pd.DataFrame({"lat": pd.Series(dtype="float64"), "lon": pd.Series(dtype="float64")})
     )
     by_postal = pd.Series(False, index=frame.index)
     by_postal[need] = found["lat"].notna().to_numpy()

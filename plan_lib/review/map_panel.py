@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,6 @@ MAP_HEIGHT = "520px"
 #: coordinates (it assigns an empty object array into a float column). One row
 #: without any location keeps it on its working path; it is removed from the
 #: layers again. Drop this once locate.py handles that case.
-_PROBE_ID = "__tqp_map_probe__"
 
 
 def read_locations(run_dir: str | Path, account_ids: Iterable[str]) -> pd.DataFrame:
@@ -113,12 +111,7 @@ def build_review_layers(
     from plan_lib.maps.layers import build_layers
 
     inputs = layer_inputs(accounts, books, reps, locations)
-    probe = pd.DataFrame({"account_id": [_PROBE_ID], "potential": [0.0], "is_customer": [False]})
-    inputs["accounts"] = pd.concat([inputs["accounts"], probe], ignore_index=True)
-    layers = build_layers(
-        inputs["accounts"], inputs["reps"], inputs["assignments"], inputs["books"], params
-    )
-    return replace(layers, unlocated=layers.unlocated[layers.unlocated["account_id"] != _PROBE_ID])
+    return build_layers(inputs["accounts"], inputs["reps"], inputs["assignments"], inputs["books"], params)
 
 
 def _options(pairs: Iterable[tuple[str, str]], everything: str) -> list[tuple[str, str]]:
