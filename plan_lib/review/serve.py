@@ -155,6 +155,10 @@ def serve(store_url: str, run_dir: str | Path, *, params: ReviewParams | None = 
     store = open_store(store_url)
     version_id = prepare_review(store, run_dir, state=state, pilot=pilot)
     server = start_voila(store_url, run_dir, port=params.port, params=params)
+    # Voila runs in its own session (so Ctrl-C reaches it once, through us): turn a
+    # SIGTERM (a service manager, `timeout`) into the same clean stop as Ctrl-C,
+    # otherwise the server and its kernels would outlive this process.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         server.wait_ready()
         base_url = f"http://localhost:{server.port}"
@@ -166,8 +170,13 @@ def serve(store_url: str, run_dir: str | Path, *, params: ReviewParams | None = 
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.stop()
         store.dispose()
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def invite(store_url: str, user_id: str, *, base_url: str = "http://localhost:8866", days: float = 14) -> str:
