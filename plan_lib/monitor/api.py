@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from plan_lib.errors import InputError, ParameterError
+from plan_lib.jsonable import to_jsonable
 from plan_lib.monitor.actuals import actuals_as_of, day_number, win_rates
 from plan_lib.monitor.attainment import attainment_table, elapsed_share
 from plan_lib.monitor.flags import unit_flags
@@ -61,20 +61,6 @@ def resolve_as_of(opportunities: pd.DataFrame, as_of: dt.date | None, params: Mo
         raise InputError("opportunities", "no dated opportunity to infer the monitoring day from",
                          fix="pass as_of (tqp monitor --as-of YYYY-MM-DD) or set monitor.as_of")
     return min(latest, period_end), "latest date in the opportunities"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def monitor_plan(
@@ -153,5 +139,5 @@ def monitor_plan(
         "seconds": {s: round(b - a, 3) for s, a, b in zip(stages, marks[:-1], marks[1:], strict=True)},
     }
     report["seconds"]["total"] = round(marks[-1] - marks[0], 3)
-    return MonitorResult(shown, forecast.forecast, recs.table, flags, _jsonable(report), forecast.weekly, recs.moves,
+    return MonitorResult(shown, forecast.forecast, recs.table, flags, to_jsonable(report), forecast.weekly, recs.moves,
                          recs.quota_changes)

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from plan_lib.jsonable import to_jsonable
 from plan_lib.scoring.backtest import BacktestResult, run_backtest
 from plan_lib.scoring.checks import check_against_data
 from plan_lib.scoring.features import FeatureBuilder, opportunity_features, training_opportunities
@@ -105,23 +105,6 @@ def rescore(
     return scores
 
 
-def _json(value: Any) -> Any:
-    """Plain Python values only (numpy scalars, NaN, dates and frames converted)."""
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [_json(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return value.isoformat()[:10]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def score_accounts(
     tables: dict[str, pd.DataFrame], params: ScoringParams, as_of: dt.date, seed: int = 0
 ) -> ScoringResult:
@@ -176,7 +159,7 @@ def score_accounts(
     )
     return ScoringResult(
         scores=scores,
-        model_report=_json(report),
+        model_report=to_jsonable(report),
         coefficients=outcome.coefficients,
         calibration=outcome.calibration,
         backtest=backtest,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from plan_lib.jsonable import to_jsonable
 from plan_lib.scoring.params import BacktestParams
 
 
@@ -50,23 +51,9 @@ class BacktestResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "spearman": self.spearman,
-            "periods": _records(self.periods),
-            "deciles": _records(self.deciles),
+            "periods": to_jsonable(self.periods),
+            "deciles": to_jsonable(self.deciles),
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return value.isoformat()[:10]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
