@@ -61,19 +61,26 @@ def balance_books(
     metric = params.balance_metric
     books_before = books_table(acc, prepared.reps, before, metric=metric)
     why = explain(
-        acc, prepared.reps, prepared.unit_flag, rep_id, eligible_owner,
-        books_before.set_index("rep_id")["deviation"], cost,
+        acc,
+        prepared.reps,
+        prepared.unit_flag,
+        rep_id,
+        eligible_owner,
+        books_before.set_index("rep_id")["deviation"],
+        cost,
     )
-    assignments = pd.DataFrame({
-        "account_id": acc["account_id"],
-        "rep_id": rep_id,
-        "previous_rep_id": acc["current_owner"],
-        "moved": why["moved"].to_numpy(),
-        "reason": why["reason"].astype("str").to_numpy(),
-        "reason_detail": why["reason_detail"].astype("str").to_numpy(),
-        "family_root": prepared.unit_flag["family_root"].astype("str").to_numpy(),
-        "segment": acc["segment"],
-    })
+    assignments = pd.DataFrame(
+        {
+            "account_id": acc["account_id"],
+            "rep_id": rep_id,
+            "previous_rep_id": acc["current_owner"],
+            "moved": why["moved"].to_numpy(),
+            "reason": why["reason"].astype("str").to_numpy(),
+            "reason_detail": why["reason_detail"].astype("str").to_numpy(),
+            "family_root": prepared.unit_flag["family_root"].astype("str").to_numpy(),
+            "segment": acc["segment"],
+        }
+    )
     books = books_table(acc, prepared.reps, rep_id, metric=metric, tau=params.tau)
     books = books.merge(
         books_before[["rep_id", "potential", "deviation"]].rename(
@@ -82,13 +89,17 @@ def balance_books(
         on="rep_id",
         how="left",
     )
-    report = _report(prepared, results, run_info, params, assignments, rep_id, t_prep, time.perf_counter() - t0)
+    report = _report(
+        prepared, results, run_info, params, assignments, rep_id, t_prep, time.perf_counter() - t0
+    )
     return BalanceResult(assignments, books, _jsonable(report))
 
 
 def _account_reps(prepared: Prepared, reps_per_model: list[np.ndarray]) -> pd.Series:
     rep_id = np.full(len(prepared.accounts), "", dtype=object)
-    for model, members, start, rep in zip(prepared.models, prepared.members, prepared.unit_start, reps_per_model, strict=True):
+    for model, members, start, rep in zip(
+        prepared.models, prepared.members, prepared.unit_start, reps_per_model, strict=True
+    ):
         unit_of_member = np.repeat(np.arange(model.n_units), np.diff(start))
         r = rep[unit_of_member]
         rep_id[members] = np.where(r >= 0, model.rep_labels[np.maximum(r, 0)], "")
@@ -99,7 +110,9 @@ def _eligible_owner(prepared: Prepared) -> np.ndarray:
     """Could the previous owner have kept the account under this plan's rules?"""
     out = np.zeros(len(prepared.accounts), dtype=bool)
     owner = prepared.accounts["current_owner"].to_numpy()
-    for model, members, start in zip(prepared.models, prepared.members, prepared.unit_start, strict=True):
+    for model, members, start in zip(
+        prepared.models, prepared.members, prepared.unit_start, strict=True
+    ):
         pos = pd.Series(np.arange(model.n_reps), index=model.rep_labels)
         r = pd.Series(owner[members]).map(pos).fillna(-1).to_numpy(dtype=np.int64)
         unit_of_member = np.repeat(np.arange(model.n_units), np.diff(start))
@@ -124,19 +137,27 @@ def _report(
     violations = [
         {"subproblem": r.name, **v} for r in results for v in r.report.get("violations", [])
     ] + [{"subproblem": None, **n} for n in prepared.notes if n.get("violation")]
-    diagnostics = [{"subproblem": r.name, **r.report["diagnostics"]} for r in results if "diagnostics" in r.report]
+    diagnostics = [
+        {"subproblem": r.name, **r.report["diagnostics"]}
+        for r in results
+        if "diagnostics" in r.report
+    ]
     statuses = [s["status"] for s in subproblems] or ["empty"]
     status = max(statuses, key=STATUS_ORDER.index)
     if violations and status != "soft_fallback":
         status = "soft_fallback"
     objective = sum(s.get("objective", 0.0) for s in subproblems)
     bound = sum(s.get("lp_bound", 0.0) for s in subproblems)
-    metrics = assignment_metrics(prepared.accounts, prepared.reps, rep_id, metric=params.balance_metric, tau=params.tau)
+    metrics = assignment_metrics(
+        prepared.accounts, prepared.reps, rep_id, metric=params.balance_metric, tau=params.tau
+    )
     return {
         "status": status,
         "objective": objective,
         "lp_bound": bound,
-        "gap": None if status == "soft_fallback" else max(0.0, (objective - bound) / max(abs(bound), 1e-9)),
+        "gap": None
+        if status == "soft_fallback"
+        else max(0.0, (objective - bound) / max(abs(bound), 1e-9)),
         "seconds": seconds,
         "prepare_seconds": t_prep,
         "execution": run_info,

@@ -62,7 +62,9 @@ def greedy(prepared: Prepared) -> pd.Series:
 def keep_last_year(prepared: Prepared) -> pd.Series:
     """Last year's owners where possible, greedy for the rest."""
     out = []
-    for model, members, start in zip(prepared.models, prepared.members, prepared.unit_start, strict=True):
+    for model, members, start in zip(
+        prepared.models, prepared.members, prepared.unit_start, strict=True
+    ):
         rep = np.full(model.n_units, -1)
         owner = prepared.accounts["current_owner"].to_numpy()[members]
         pos = pd.Series(np.arange(model.n_reps), index=model.rep_labels)
@@ -72,7 +74,9 @@ def keep_last_year(prepared: Prepared) -> pd.Series:
         # the owner of most of the family's potential keeps it
         frame = pd.DataFrame({"unit": unit_of_member, "owner": owner_idx, "w": weight})
         frame = frame[frame["owner"] >= 0].groupby(["unit", "owner"], as_index=False)["w"].sum()
-        frame = frame.sort_values(["unit", "w", "owner"], ascending=[True, False, True]).drop_duplicates("unit")
+        frame = frame.sort_values(
+            ["unit", "w", "owner"], ascending=[True, False, True]
+        ).drop_duplicates("unit")
         units, owners = frame["unit"].to_numpy(), frame["owner"].to_numpy()
         ok = model.eligible(units)[np.arange(len(units)), owners]
         rep[units[ok]] = owners[ok]
@@ -84,7 +88,9 @@ def keep_last_year(prepared: Prepared) -> pd.Series:
 
 def _to_accounts(prepared: Prepared, reps_per_model: list[np.ndarray]) -> pd.Series:
     rep_id = np.full(len(prepared.accounts), "", dtype=object)
-    for model, members, start, rep in zip(prepared.models, prepared.members, prepared.unit_start, reps_per_model, strict=True):
+    for model, members, start, rep in zip(
+        prepared.models, prepared.members, prepared.unit_start, reps_per_model, strict=True
+    ):
         unit_of_member = np.repeat(np.arange(model.n_units), np.diff(start))
         rep_id[members] = model.rep_labels[rep[unit_of_member]]
     return pd.Series(rep_id, dtype="str")

@@ -43,7 +43,11 @@ def initial_candidates(model: TerritoryModel, k: int, long_range: int) -> Candid
     for _, _, block in model.unit_blocks():
         rows = model.cost_rows(block)
         natural[block] = np.argmin(rows, axis=1)
-        idx = np.argpartition(rows, kk - 1, axis=1)[:, :kk] if kk < n_r else np.tile(np.arange(n_r), (len(block), 1))
+        idx = (
+            np.argpartition(rows, kk - 1, axis=1)[:, :kk]
+            if kk < n_r
+            else np.tile(np.arange(n_r), (len(block), 1))
+        )
         ok = np.isfinite(np.take_along_axis(rows, idx, axis=1))
         units_out.append(np.repeat(block, kk)[ok.ravel()])
         reps_out.append(idx.ravel()[ok.ravel()])
@@ -78,14 +82,28 @@ class Prices:
     constant: float  # -lambda' h of the Lagrangian
 
     @classmethod
-    def from_duals(cls, model: TerritoryModel, duals: Duals) -> Prices:
+    def from_duals(
+        cls, model: TerritoryModel, duals: Duals, soft_prices: list[np.ndarray] | None = None
+    ) -> Prices:
+        """Prices of an LP's duals; ``soft_prices`` when the LP priced its soft bands instead
+        of stating them (each soft multiplier is then derived from its price and capped at
+        the band's weight, which keeps the Lagrangian bound valid)."""
         constant = 0.0
         band = None
         if model.has_band:
             band = (duals.hard_hi - duals.hard_lo) / model.target
-            constant += -float(duals.hard_hi.sum()) * (1 + duals.tau) + float(duals.hard_lo.sum()) * (1 - duals.tau)
+            constant += -float(duals.hard_hi.sum()) * (1 + duals.tau) + float(
+                duals.hard_lo.sum()
+            ) * (1 - duals.tau)
+        if soft_prices is not None:
+            pairs = []
+            for rows, pi in zip(model.soft, soft_prices, strict=True):
+                lam = np.clip(pi * rows.scale, -rows.weight, rows.weight)
+                pairs.append((np.maximum(lam, 0.0), np.maximum(-lam, 0.0)))
+        else:
+            pairs = duals.soft
         soft = []
-        for rows, (hi, lo) in zip(model.soft, duals.soft, strict=True):
+        for rows, (hi, lo) in zip(model.soft, pairs, strict=True):
             soft.append((hi - lo) / rows.scale)
             constant += -float(hi @ ((rows.target + rows.halfwidth) / rows.scale))
             constant += float(lo @ ((rows.target - rows.halfwidth) / rows.scale))
@@ -110,7 +128,10 @@ class Prices:
         for soft, pi in zip(model.soft, self.soft, strict=True):
             out += soft.values[cands.unit] * pi[cands.rep]
         if self.cap:
-            g = model.cap_base[cands.unit] - np.asarray(model.cap_keep[cands.unit, cands.rep]).ravel()
+            g = (
+                model.cap_base[cands.unit]
+                - np.asarray(model.cap_keep[cands.unit, cands.rep]).ravel()
+            )
             out += self.cap * g
         return out
 
@@ -126,7 +147,11 @@ class Scan:
     @property
     def margin(self) -> np.ndarray:
         """Adjusted cost of the second-best rep minus the best (inf for single-rep families)."""
-        return self.top_val[:, 1] - self.top_val[:, 0] if self.top_val.shape[1] > 1 else np.full(len(self.top_val), np.inf)
+        return (
+            self.top_val[:, 1] - self.top_val[:, 0]
+            if self.top_val.shape[1] > 1
+            else np.full(len(self.top_val), np.inf)
+        )
 
 
 def scan(model: TerritoryModel, prices: Prices, m: int = 3) -> Scan:

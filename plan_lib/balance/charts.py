@@ -20,12 +20,20 @@ def plot_balance(books: pd.DataFrame, tau: float, path: Path | str | None = None
         rows = carrying[carrying["segment"] == segment].sort_values("deviation")
         x = np.arange(len(rows))
         if "deviation_before" in rows:
-            ax.scatter(x, 100 * rows["deviation_before"].fillna(np.nan), s=14, color="#9aa5b1", label="last period's books")
+            ax.scatter(
+                x,
+                100 * rows["deviation_before"].fillna(np.nan),
+                s=14,
+                color="#9aa5b1",
+                label="last period's books",
+            )
         ax.scatter(x, 100 * rows["deviation"], s=18, color="#2a5c9a", label="plan")
         ax.axhspan(-100 * tau, 100 * tau, color="#3b8f4a", alpha=0.15, label=f"band +/-{tau:.0%}")
         ax.axhline(0, color="#3b8f4a", linewidth=0.8)
         inside = (rows["deviation"].abs() <= tau + 1e-9).mean()
-        ax.set_title(f"{segment}: {len(rows)} books, {inside:.0%} inside the band; max |deviation| {rows['deviation'].abs().max():.1%}")
+        ax.set_title(
+            f"{segment}: {len(rows)} books, {inside:.0%} inside the band; max |deviation| {rows['deviation'].abs().max():.1%}"
+        )
         ax.set_ylabel("potential per FTE vs segment mean (%)")
         ax.set_xticks([])
         ax.legend(loc="upper left", fontsize=8)
@@ -37,9 +45,13 @@ def plot_balance(books: pd.DataFrame, tau: float, path: Path | str | None = None
 
 def moves_summary(assignments: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
     """Accounts and potential by move reason and segment (what moved, and why)."""
-    frame = assignments.merge(accounts[["account_id", "potential", "current_arr"]], on="account_id", how="left")
+    frame = assignments.merge(
+        accounts[["account_id", "potential", "current_arr"]], on="account_id", how="left"
+    )
     table = frame.groupby(["segment", "reason"], dropna=False).agg(
         accounts=("account_id", "size"), potential=("potential", "sum"), arr=("current_arr", "sum")
     )
-    table["share_of_accounts"] = table["accounts"] / table.groupby(level=0)["accounts"].transform("sum")
+    table["share_of_accounts"] = table["accounts"] / table.groupby(level=0)["accounts"].transform(
+        "sum"
+    )
     return table.reset_index()

@@ -29,7 +29,7 @@ from plan_lib.balance.params import BalanceParams
 from plan_lib.balance.solve import SolveOptions, SubproblemResult, solve_model
 
 #: Below this many families in total, ``auto`` solves in process.
-AUTO_SYNC_UNITS = 20_000
+AUTO_SYNC_UNITS = 5_000
 
 
 def choose_mode(models: list[TerritoryModel], params: BalanceParams) -> str:
@@ -43,7 +43,9 @@ def choose_mode(models: list[TerritoryModel], params: BalanceParams) -> str:
     return "local_cluster"
 
 
-def run_models(models: list[TerritoryModel], params: BalanceParams) -> tuple[list[SubproblemResult], dict[str, Any]]:
+def run_models(
+    models: list[TerritoryModel], params: BalanceParams
+) -> tuple[list[SubproblemResult], dict[str, Any]]:
     """Solve every model; results in the order of ``models``, plus a note on how they ran."""
     opts = SolveOptions.from_params(params)
     mode = choose_mode(models, params)
@@ -67,14 +69,27 @@ def run_models(models: list[TerritoryModel], params: BalanceParams) -> tuple[lis
                 results = _submit(client, models, order, opts)
         else:
             with (
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+                LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
                 Client(cluster) as client,
             ):
                 results = _submit(client, models, order, opts)
-    info = {"mode": mode, "workers": 1 if mode == "sync" else workers, "seconds": time.perf_counter() - t0}
+    info = {
+        "mode": mode,
+        "workers": 1 if mode == "sync" else workers,
+        "seconds": time.perf_counter() - t0,
+    }
     return [results[i] for i in range(len(models))], info
 
 
-def _submit(client: Any, models: list[TerritoryModel], order: list[int], opts: SolveOptions) -> dict[int, SubproblemResult]:
-    futures = {i: client.submit(solve_model, models[i], opts, pure=False, key=f"balance-{i}-{models[i].name}") for i in order}
+def _submit(
+    client: Any, models: list[TerritoryModel], order: list[int], opts: SolveOptions
+) -> dict[int, SubproblemResult]:
+    futures = {
+        i: client.submit(
+            solve_model, models[i], opts, pure=False, key=f"balance-{i}-{models[i].name}"
+        )
+        for i in order
+    }
     return {i: f.result() for i, f in futures.items()}

@@ -68,7 +68,10 @@ def presolve_findings(model: TerritoryModel) -> list[dict[str, Any]]:
                 "message": f"{len(too_big)} account families are larger than the upper band of every rep "
                 "they may go to: widen tau, or split the family",
                 "units": _labels(model.unit_labels[order]),
-                "relative_size": [float(model.balance[u] / best_hi[u] * (1 + model.tau)) for u in order[:MAX_LISTED]],
+                "relative_size": [
+                    float(model.balance[u] / best_hi[u] * (1 + model.tau))
+                    for u in order[:MAX_LISTED]
+                ],
                 "n_units": len(too_big),
             }
         )
@@ -86,7 +89,9 @@ def presolve_findings(model: TerritoryModel) -> list[dict[str, Any]]:
     return findings
 
 
-def smallest_feasible_tau(model: TerritoryModel, cands: Candidates, *, integer: bool, time_limit: float, seed: int) -> dict[str, Any]:
+def smallest_feasible_tau(
+    model: TerritoryModel, cands: Candidates, *, integer: bool, time_limit: float, seed: int
+) -> dict[str, Any]:
     """min t such that every rep's load is within (1 +/- t) x fair share (move cap ignored)."""
     if not model.has_band:
         return {"smallest_feasible_tau": 0.0, "method": "no band"}
@@ -96,7 +101,9 @@ def smallest_feasible_tau(model: TerritoryModel, cands: Candidates, *, integer: 
     x = cp.Variable(n_e, boolean=True) if integer else cp.Variable(n_e, bounds=[0, 1])
     t = cp.Variable(bounds=[0, None])
     A = sp.csr_matrix((np.ones(n_e), (local, cols)), shape=(len(units), n_e))
-    B = sp.csr_matrix((model.balance[cands.unit] / model.target[cands.rep], (cands.rep, cols)), shape=(n_r, n_e))
+    B = sp.csr_matrix(
+        (model.balance[cands.unit] / model.target[cands.rep], (cands.rep, cols)), shape=(n_r, n_e)
+    )
     # A tiny cost term picks a sensible point among the many with the same t.
     scale = float(np.abs(cands.cost).max(initial=0.0)) or 1.0
     objective = t + 1e-6 * (cands.cost / (scale * max(len(units), 1))) @ x
@@ -105,7 +112,11 @@ def smallest_feasible_tau(model: TerritoryModel, cands: Candidates, *, integer: 
     if integer:
         opts["mip_rel_gap"] = 1e-6
     problem.solve(solver=cp.HIGHS, verbose=False, **opts)
-    method = "MILP over all candidates (exact for whole families)" if integer else "LP over the priced candidates (lower estimate)"
+    method = (
+        "MILP over all candidates (exact for whole families)"
+        if integer
+        else "LP over the priced candidates (lower estimate)"
+    )
     if t.value is None or problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE, cp.USER_LIMIT):
         return {"smallest_feasible_tau": None, "method": method, "status": str(problem.status)}
     load = B @ np.asarray(x.value)
@@ -118,7 +129,9 @@ def smallest_feasible_tau(model: TerritoryModel, cands: Candidates, *, integer: 
     }
 
 
-def diagnose(model: TerritoryModel, cands: Candidates, opts: Any, lp_feasible: bool, ev: Any) -> dict[str, Any]:
+def diagnose(
+    model: TerritoryModel, cands: Candidates, opts: Any, lp_feasible: bool, ev: Any
+) -> dict[str, Any]:
     """Explain a solve that needed band (or move-cap) slack."""
     integer = len(cands) <= opts.exact_mip_max_vars
     band_violated = bool(ev.band_excess.sum() > 0)
@@ -129,5 +142,9 @@ def diagnose(model: TerritoryModel, cands: Candidates, opts: Any, lp_feasible: b
     else:
         cause = "the band is met by fractional families only: whole families cannot meet it (granularity)"
     out: dict[str, Any] = {"cause": cause, "tau": model.tau}
-    out.update(smallest_feasible_tau(model, cands, integer=integer, time_limit=opts.time_limit, seed=opts.seed))
+    out.update(
+        smallest_feasible_tau(
+            model, cands, integer=integer, time_limit=opts.time_limit, seed=opts.seed
+        )
+    )
     return out

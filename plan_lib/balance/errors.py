@@ -19,4 +19,6 @@ class BalanceSolverError(SolverError):
 
     def __init__(self, subproblem: str, stage: str, status: str, fix: str):
         self.subproblem, self.stage, self.status, self.fix = subproblem, stage, status, fix
-        super().__init__(f"balancing '{subproblem}': the {stage} ended with status '{status}'. {fix}")
+        super().__init__(
+            f"balancing '{subproblem}': the {stage} ended with status '{status}'. {fix}"
+        )

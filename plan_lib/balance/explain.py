@@ -23,8 +23,16 @@ import pandas as pd
 from plan_lib.balance.geometry import PointSet, haversine_pairs
 
 REASONS = (
-    "no eligible rep", "new account", "lock", "protected", "named account", "kept",
-    "rep departure", "eligibility", "compactness", "balance",
+    "no eligible rep",
+    "new account",
+    "lock",
+    "protected",
+    "named account",
+    "kept",
+    "rep departure",
+    "eligibility",
+    "compactness",
+    "balance",
 )
 
 
@@ -42,7 +50,9 @@ def account_distances(accounts: pd.DataFrame, reps: pd.DataFrame, rep_ids: pd.Se
     return out
 
 
-def pair_cost(cost: pd.DataFrame | None, account_id: pd.Series, rep_id: pd.Series) -> np.ndarray | None:
+def pair_cost(
+    cost: pd.DataFrame | None, account_id: pd.Series, rep_id: pd.Series
+) -> np.ndarray | None:
     """Supplied cost of (account, rep) pairs, NaN where absent; None without a cost table."""
     if cost is None:
         return None
@@ -80,7 +90,10 @@ def explain(
     on_roster = prev.isin(reps["rep_id"]).to_numpy()
     d_new = account_distances(accounts, reps, rep_id)
     d_old = account_distances(accounts, reps, prev)
-    c_new, c_old = pair_cost(cost, accounts["account_id"], rep_id), pair_cost(cost, accounts["account_id"], prev)
+    c_new, c_old = (
+        pair_cost(cost, accounts["account_id"], rep_id),
+        pair_cost(cost, accounts["account_id"], prev),
+    )
     closer = (c_new < c_old - 1e-12) if c_new is not None else (d_new < d_old - 1e-9)
     unassigned = (rep_id == "").to_numpy()
     new = (prev == "").to_numpy()
@@ -89,8 +102,16 @@ def explain(
     named = flags["named"].to_numpy()
     departure = moved & ((status == "leaving") | ~on_roster)
     conditions = [
-        unassigned, new, lock, protected & ~moved, named, ~moved,
-        departure, moved & ~eligible_owner, moved & closer, moved,
+        unassigned,
+        new,
+        lock,
+        protected & ~moved,
+        named,
+        ~moved,
+        departure,
+        moved & ~eligible_owner,
+        moved & closer,
+        moved,
     ]
     reason = np.select(conditions, list(REASONS), default="balance")
     dev_prev = prev.map(before_deviation).to_numpy(dtype=float)
@@ -98,18 +119,36 @@ def explain(
     pv, nw = prev.to_numpy(), rep_id.to_numpy()
     for r, text in (
         ("rep departure", lambda i: f"{pv[i]} is leaving or off the roster; now with {nw[i]}"),
-        ("eligibility", lambda i: f"{pv[i]} may no longer own it under the rules; now with {nw[i]}"),
-        ("lock", lambda i: f"locked to {nw[i]}" + (f" (was {pv[i]})" if moved[i] and pv[i] else "")),
-        ("compactness", lambda i: f"{pv[i]} -> {nw[i]}: " + _closer_text(d_old[i], d_new[i], c_old, c_new, i)),
-        ("balance", lambda i: f"{pv[i]} -> {nw[i]}: {pv[i]}'s book would be {dev_prev[i]:+.1%} vs the segment mean"),
+        (
+            "eligibility",
+            lambda i: f"{pv[i]} may no longer own it under the rules; now with {nw[i]}",
+        ),
+        (
+            "lock",
+            lambda i: f"locked to {nw[i]}" + (f" (was {pv[i]})" if moved[i] and pv[i] else ""),
+        ),
+        (
+            "compactness",
+            lambda i: f"{pv[i]} -> {nw[i]}: " + _closer_text(d_old[i], d_new[i], c_old, c_new, i),
+        ),
+        (
+            "balance",
+            lambda i: (
+                f"{pv[i]} -> {nw[i]}: {pv[i]}'s book would be {dev_prev[i]:+.1%} vs the segment mean"
+            ),
+        ),
         ("new account", lambda i: f"new account, given to {nw[i]}" if nw[i] else "new account"),
     ):
         for i in np.flatnonzero(reason == r):
             detail[i] = text(i)
-    return pd.DataFrame({"moved": moved & ~unassigned & ~new, "reason": reason, "reason_detail": detail})
+    return pd.DataFrame(
+        {"moved": moved & ~unassigned & ~new, "reason": reason, "reason_detail": detail}
+    )
 
 
-def _closer_text(d_old: float, d_new: float, c_old: np.ndarray | None, c_new: np.ndarray | None, i: int) -> str:
+def _closer_text(
+    d_old: float, d_new: float, c_old: np.ndarray | None, c_new: np.ndarray | None, i: int
+) -> str:
     if c_new is not None:
         return f"cost {c_old[i]:.4g} -> {c_new[i]:.4g}"
     return f"{d_old:.0f} km -> {d_new:.0f} km"

@@ -45,7 +45,10 @@ def haversine_block(a: PointSet, b: PointSet) -> np.ndarray:
     """
     dphi = b.lat[None, :] - a.lat[:, None]
     dlmb = b.lon[None, :] - a.lon[:, None]
-    h = np.sin(dphi * 0.5) ** 2 + (a.cos_lat[:, None] * b.cos_lat[None, :]) * np.sin(dlmb * 0.5) ** 2
+    h = (
+        np.sin(dphi * 0.5) ** 2
+        + (a.cos_lat[:, None] * b.cos_lat[None, :]) * np.sin(dlmb * 0.5) ** 2
+    )
     np.clip(h, 0.0, 1.0, out=h)
     return (2.0 * EARTH_RADIUS_KM) * np.arcsin(np.sqrt(h))
 

@@ -57,7 +57,13 @@ class GeoCost:
         """The members of ``units`` only (in that order)."""
         starts, sizes = self.unit_start[units], np.diff(self.unit_start)[units]
         idx = np.repeat(starts - np.cumsum(np.r_[0, sizes[:-1]]), sizes) + np.arange(sizes.sum())
-        return GeoCost(self.members.take(idx), self.member_weight[idx], np.r_[0, np.cumsum(sizes)], self.reps, self.coef)
+        return GeoCost(
+            self.members.take(idx),
+            self.member_weight[idx],
+            np.r_[0, np.cumsum(sizes)],
+            self.reps,
+            self.coef,
+        )
 
     def rows(self, units: np.ndarray) -> np.ndarray:
         starts, ends = self.unit_start[units], self.unit_start[units + 1]
@@ -216,13 +222,18 @@ class TerritoryModel:
         """
         labels_u = labels_r = None
         if isinstance(cost, pd.DataFrame):
-            labels_u, labels_r = cost.index.astype(str).to_numpy(), cost.columns.astype(str).to_numpy()
+            labels_u, labels_r = (
+                cost.index.astype(str).to_numpy(),
+                cost.columns.astype(str).to_numpy(),
+            )
             cost = cost.to_numpy(dtype=float)
         cost = np.asarray(cost, dtype=float)
         n_u, n_r = cost.shape
         b = np.asarray(balance, dtype=float)
         if b.shape != (n_u,):
-            raise BalanceInputError("cost matrix", f"balance has {b.shape[0]} values for {n_u} rows of the cost matrix")
+            raise BalanceInputError(
+                "cost matrix", f"balance has {b.shape[0]} values for {n_u} rows of the cost matrix"
+            )
         f = np.ones(n_r) if fte is None else np.asarray(fte, dtype=float)
         share = f * b.sum() / f.sum()
         if band is not None:
@@ -232,7 +243,11 @@ class TerritoryModel:
             target, tau_value = f * (lo + hi) / 2.0, (hi - lo) / (hi + lo) if hi > 0 else 0.0
         else:
             target, tau_value = share, 0.03 if tau is None else float(tau)
-        ok = np.isfinite(cost) if allowed is None else (np.asarray(allowed, dtype=bool) & np.isfinite(cost))
+        ok = (
+            np.isfinite(cost)
+            if allowed is None
+            else (np.asarray(allowed, dtype=bool) & np.isfinite(cost))
+        )
         if not ok.any(axis=1).all():
             bad = np.flatnonzero(~ok.any(axis=1))
             raise BalanceInputError("cost matrix", f"rows {bad.tolist()} have no allowed rep")
@@ -243,7 +258,9 @@ class TerritoryModel:
             dis = b if disruption is None else np.asarray(disruption, dtype=float)
             move_weight = disruption_weight * dis
             has = cur >= 0
-            keep = sp.csr_matrix((move_weight[has], (np.flatnonzero(has), cur[has])), shape=(n_u, n_r))
+            keep = sp.csr_matrix(
+                (move_weight[has], (np.flatnonzero(has), cur[has])), shape=(n_u, n_r)
+            )
         return cls(
             name=name,
             unit_labels=labels_u if labels_u is not None else np.arange(n_u).astype(str),
@@ -305,7 +322,10 @@ class TerritoryModel:
         return self.class_mask[self.class_of_unit[units]]
 
     def n_eligible_pairs(self) -> int:
-        return int(np.bincount(self.class_of_unit, minlength=len(self.class_mask)) @ self.class_mask.sum(axis=1))
+        return int(
+            np.bincount(self.class_of_unit, minlength=len(self.class_mask))
+            @ self.class_mask.sum(axis=1)
+        )
 
     def full_cost(self) -> np.ndarray | None:
         """The whole (U, R) cost matrix when it is small enough to keep (cached), else None."""
@@ -390,7 +410,13 @@ class TerritoryModel:
         columns) HiGHS's branch and bound is an order of magnitude faster.
         """
         return Formulation(
-            self, cands, integer=integer, fixed=fixed, penalty=penalty, soft_prices=soft_prices, elastic=elastic
+            self,
+            cands,
+            integer=integer,
+            fixed=fixed,
+            penalty=penalty,
+            soft_prices=soft_prices,
+            elastic=elastic,
         )
 
     def subsample(self, units: np.ndarray) -> TerritoryModel:
@@ -400,13 +426,24 @@ class TerritoryModel:
         """
         units = np.sort(np.asarray(units, dtype=np.int64))
         share = len(units) / max(self.n_units, 1)
-        b_share = self.balance[units].sum() / self.balance.sum() if self.balance.sum() > 0 else share
+        b_share = (
+            self.balance[units].sum() / self.balance.sum() if self.balance.sum() > 0 else share
+        )
         soft = []
         for rows in self.soft:
             total = np.abs(rows.values).sum()
             k = np.abs(rows.values[units]).sum() / total if total > 0 else 0.0
             k = k if k > 0 else share
-            soft.append(SoftRows(rows.name, rows.values[units], rows.target * k, rows.halfwidth * k, rows.scale * k, rows.weight * share))
+            soft.append(
+                SoftRows(
+                    rows.name,
+                    rows.values[units],
+                    rows.target * k,
+                    rows.halfwidth * k,
+                    rows.scale * k,
+                    rows.weight * share,
+                )
+            )
         return TerritoryModel(
             name=f"{self.name} (sample)",
             unit_labels=self.unit_labels[units],
@@ -449,7 +486,11 @@ class TerritoryModel:
             c = rows[np.arange(len(block)), rep_of_unit[block]]
             ineligible += int(np.isinf(c).sum())
             cost += float(c[np.isfinite(c)].sum())
-        m = penalty if penalty is not None else self.penalty(Candidates(units, rep_of_unit, np.zeros(0)))
+        m = (
+            penalty
+            if penalty is not None
+            else self.penalty(Candidates(units, rep_of_unit, np.zeros(0)))
+        )
         rel = np.ones(self.n_reps)
         excess = np.zeros(self.n_reps)
         if self.has_band:
@@ -457,12 +498,13 @@ class TerritoryModel:
             excess = np.maximum(np.abs(rel - 1.0) - self.tau, 0.0)
             excess[excess < BAND_TOL] = 0.0
         soft_pen = 0.0
-        for rows in self.soft:
-            load = self.loads(rep_of_unit, rows.values)
-            over = np.maximum(np.abs(load - rows.target) - rows.halfwidth, 0.0) / rows.scale
-            soft_pen += rows.weight * float(over.sum())
+        for band in self.soft:
+            load = self.loads(rep_of_unit, band.values)
+            over = np.maximum(np.abs(load - band.target) - band.halfwidth, 0.0) / band.scale
+            soft_pen += band.weight * float(over.sum())
         cap_excess = 0.0
         if self.cap is not None:
+            assert self.cap_base is not None and self.cap_keep is not None
             g = self.cap_base[units] - np.asarray(self.cap_keep[units, rep_of_unit]).ravel()
             cap_excess = max(0.0, float(g.sum()) - self.cap)
         hard_pen = m * (float(excess.sum()) + cap_excess)
@@ -490,7 +532,10 @@ class TerritoryModel:
         form.x.value = value
         for s in form.slacks:
             s.value = np.zeros(s.shape)
-        out = {name: float(np.max(c.violation(), initial=0.0)) for name, c in form.hard_constraints.items()}
+        out = {
+            name: float(np.max(c.violation(), initial=0.0))
+            for name, c in form.hard_constraints.items()
+        }
         out["eligibility"] = float(len(np.setdiff1d(chosen, pair)))
         return out
 
@@ -594,7 +639,11 @@ class Formulation:
 
         self.cap_row = None
         if model.cap is not None:
-            g = model.cap_base[cands.unit] - np.asarray(model.cap_keep[cands.unit, cands.rep]).ravel()
+            assert model.cap_base is not None and model.cap_keep is not None
+            g = (
+                model.cap_base[cands.unit]
+                - np.asarray(model.cap_keep[cands.unit, cands.rep]).ravel()
+            )
             fixed_units = np.flatnonzero(fixed_rep >= 0)
             used = 0.0
             if len(fixed_units):
@@ -615,14 +664,20 @@ class Formulation:
         """Change the hard band without rebuilding the problem."""
         self.tau.value = float(tau)
 
-    def solve(self, *, time_limit: float, mip_gap: float, seed: int, mip_abs_gap: float | None = None) -> str:
+    def solve(
+        self, *, time_limit: float, mip_gap: float, seed: int, mip_abs_gap: float | None = None
+    ) -> str:
         """Solve with HiGHS; returns the cvxpy status. Raises on statuses without a solution.
 
         ``mip_abs_gap`` (model units) lets a repair MILP stop once it is within an absolute
         distance of its bound: the repair is a piece of a larger objective, so a relative
         gap on the piece alone would ask for far more precision than the whole needs.
         """
-        opts: dict[str, Any] = {"time_limit": float(time_limit), "random_seed": int(seed), "threads": 1}
+        opts: dict[str, Any] = {
+            "time_limit": float(time_limit),
+            "random_seed": int(seed),
+            "threads": 1,
+        }
         if self.integer:
             opts["mip_rel_gap"] = float(mip_gap)
             if mip_abs_gap is not None:
@@ -633,14 +688,18 @@ class Formulation:
                 warnings.simplefilter("ignore", UserWarning)
                 self.problem.solve(solver=cp.HIGHS, verbose=False, **opts)
         except cp.error.SolverError as exc:
-            raise BalanceSolverError(self.model.name, self.stage, "solver error", f"HiGHS failed: {exc}") from exc
+            raise BalanceSolverError(
+                self.model.name, self.stage, "solver error", f"HiGHS failed: {exc}"
+            ) from exc
         status = self.problem.status
         if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
             return status
         if status == cp.USER_LIMIT and self.has_solution():
             return status
         if status == cp.INFEASIBLE and not self.elastic:
-            raise BalanceSolverError(self.model.name, self.stage, status, "Infeasible without slack.")
+            raise BalanceSolverError(
+                self.model.name, self.stage, status, "Infeasible without slack."
+            )
         fix = (
             "Raise balance.time_limit, or shrink the subproblem (eligibility.region splits each "
             "segment by region)."
@@ -685,7 +744,9 @@ class Formulation:
         def get(con: cp.Constraint | None, cap: float, size: int) -> np.ndarray:
             if con is None or con.dual_value is None:
                 return np.zeros(size)
-            return np.clip(np.asarray(con.dual_value, dtype=float).reshape(size) * self.scale, 0.0, cap)
+            return np.clip(
+                np.asarray(con.dual_value, dtype=float).reshape(size) * self.scale, 0.0, cap
+            )
 
         soft = [(get(hi, r.weight, n_r), get(lo, r.weight, n_r)) for r, hi, lo in self.soft_rows]
         return Duals(
@@ -693,7 +754,7 @@ class Formulation:
             hard_lo=get(self.band_lo, self.M, n_r),
             soft=soft,
             cap=float(get(self.cap_row, self.M, 1)[0]),
-            tau=float(self.tau.value),
+            tau=float(self.tau.value or 0.0),
         )
 
     def unit_reps(self) -> tuple[np.ndarray, np.ndarray]:

@@ -99,15 +99,22 @@ class BalanceParams(_Strict):
     """Settings of the balancing optimisation (see ``TerritoryModel`` for the formulation)."""
 
     tau: float = Field(
-        0.03, ge=0, le=1, description="hard band: potential per FTE of every rep within +/- tau of its segment mean"
+        0.03,
+        ge=0,
+        le=1,
+        description="hard band: potential per FTE of every rep within +/- tau of its segment mean",
     )
     balance_metric: str = Field(
         "potential",
         description="accounts column balanced by the hard band (e.g. potential, workload)",
     )
-    soft_bands: SoftBands = Field(default_factory=SoftBands, description="penalised balance criteria")
+    soft_bands: SoftBands = Field(
+        default_factory=SoftBands, description="penalised balance criteria"
+    )
     compactness_weight: float = Field(
-        1.0, ge=0, description="multiplier of the weighted distance (or supplied cost) in the objective"
+        1.0,
+        ge=0,
+        description="multiplier of the weighted distance (or supplied cost) in the objective",
     )
     compactness_basis: dict[str, float] = Field(
         default_factory=lambda: {"potential": 0.9, "accounts": 0.1},
@@ -129,9 +136,13 @@ class BalanceParams(_Strict):
         description="cap on the share of a segment's accounts moved away from an owner who still "
         "carries a book (forced moves, e.g. from leaving reps, do not count)",
     )
-    protection: Protection = Field(default_factory=Protection, description="owner protection rules")
-    eligibility: Eligibility = Field(default_factory=Eligibility, description="eligibility rules")
-    k_nearest: int = Field(6, ge=1, description="initial candidates: the k cheapest eligible reps of each account family")
+    protection: Protection = Field(default_factory=lambda: Protection(), description="owner protection rules")
+    eligibility: Eligibility = Field(default_factory=lambda: Eligibility(), description="eligibility rules")
+    k_nearest: int = Field(
+        6,
+        ge=1,
+        description="initial candidates: the k cheapest eligible reps of each account family",
+    )
     long_range: int = Field(
         2,
         ge=0,
@@ -148,7 +159,9 @@ class BalanceParams(_Strict):
         ge=0,
         description="below this many candidate pairs, solve the MILP directly instead of LP + repair",
     )
-    max_pricing_rounds: int = Field(12, ge=0, description="column-generation rounds before giving up on the full LP")
+    max_pricing_rounds: int = Field(
+        12, ge=0, description="column-generation rounds before giving up on the full LP"
+    )
     pricing_gap: float = Field(
         1e-4,
         ge=0,
@@ -156,7 +169,7 @@ class BalanceParams(_Strict):
         "the full problem (that bound is then the one reported)",
     )
     contest_margin: float = Field(
-        1.0,
+        0.25,
         ge=0,
         description="large groups: a family is held fixed while its best rep beats the second by more "
         "than this many typical price errors (pricing frees it if that changes); larger = bigger, safer LPs",
@@ -172,7 +185,17 @@ class BalanceParams(_Strict):
         ge=1,
         description="cap on the families of one repair MILP (fewer neighbours per rep when many reps are touched)",
     )
-    time_limit: float = Field(60.0, gt=0, description="seconds per solver call (a MILP stopped by it keeps its best solution)")
+    time_limit: float = Field(
+        120.0,
+        gt=0,
+        description="seconds per solver call (a MILP stopped by it keeps its best solution)",
+    )
+    repair_time_limit: float = Field(
+        20.0,
+        gt=0,
+        description="seconds for one integer-repair MILP; lumpy groups (few, very unequal accounts per "
+        "rep) cannot prove a small gap quickly, so the best solution found by then is kept",
+    )
     mip_gap: float = Field(
         2e-3,
         ge=0,
@@ -186,9 +209,12 @@ class BalanceParams(_Strict):
         "otherwise (ignored when a scheduler address is given)",
     )
     scheduler_address: str | None = Field(
-        None, description="Dask scheduler address (tcp://host:8786) to run subproblems on; None = local"
+        None,
+        description="Dask scheduler address (tcp://host:8786) to run subproblems on; None = local",
     )
-    n_workers: int | None = Field(None, ge=1, description="local cluster workers (default: one per core)")
+    n_workers: int | None = Field(
+        None, ge=1, description="local cluster workers (default: one per core)"
+    )
     seed: int = Field(0, description="solver random seed (HiGHS), for identical runs")
 
     @field_validator("compactness_basis", "continuity_basis")
@@ -201,5 +227,7 @@ class BalanceParams(_Strict):
     @model_validator(mode="after")
     def _named_and_locks(self) -> BalanceParams:
         if self.balance_metric in ("", "accounts"):
-            raise ValueError("balance_metric must name a numeric accounts column such as 'potential'")
+            raise ValueError(
+                "balance_metric must name a numeric accounts column such as 'potential'"
+            )
         return self

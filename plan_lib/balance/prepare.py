@@ -74,15 +74,21 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return text.isin(["true", "1", "yes", "y", "t", "1.0"]) & col.notna()
 
 
-def normalise_accounts(accounts: pd.DataFrame, params: BalanceParams, notes: list[dict[str, Any]]) -> pd.DataFrame:
+def normalise_accounts(
+    accounts: pd.DataFrame, params: BalanceParams, notes: list[dict[str, Any]]
+) -> pd.DataFrame:
     """Accounts with every column balancing reads, typed, in input order."""
     for column in ("account_id", "segment"):
         if column not in accounts:
-            raise BalanceInputError("accounts", "missing column", column=column, fix="add it (see plan_lib/contract.py)")
+            raise BalanceInputError(
+                "accounts", "missing column", column=column, fix="add it (see plan_lib/contract.py)"
+            )
     metric = params.balance_metric
     if metric not in accounts and metric != "workload":
         raise BalanceInputError(
-            "accounts", "missing the balanced metric", column=metric,
+            "accounts",
+            "missing the balanced metric",
+            column=metric,
             fix="run the scoring step first, or set balance.balance_metric to an existing column",
         )
     out = pd.DataFrame(index=pd.RangeIndex(len(accounts)))
@@ -90,8 +96,10 @@ def normalise_accounts(accounts: pd.DataFrame, params: BalanceParams, notes: lis
     dup = out["account_id"].duplicated()
     if dup.any():
         raise BalanceInputError(
-            "accounts", f"{int(dup.sum())} duplicated account_id values, e.g. {out['account_id'][dup].iloc[0]!r}",
-            column="account_id", fix="ingest quarantines duplicates; balance the validated table",
+            "accounts",
+            f"{int(dup.sum())} duplicated account_id values, e.g. {out['account_id'][dup].iloc[0]!r}",
+            column="account_id",
+            fix="ingest quarantines duplicates; balance the validated table",
         )
     for column in ("parent_account_id", "segment", "region", "industry", "current_owner"):
         out[column] = _text(accounts, column).to_numpy()
@@ -103,19 +111,32 @@ def normalise_accounts(accounts: pd.DataFrame, params: BalanceParams, notes: lis
         out["workload"] = _number(accounts, "workload", 1.0).fillna(1.0).to_numpy()
     else:
         out["workload"] = 1.0 + np.log1p(out["employees"].clip(lower=0)) / np.log(1001.0)
-        notes.append({"kind": "derived_workload", "message": "workload derived as 1 + ln(1+employees)/ln(1001)"})
+        notes.append(
+            {
+                "kind": "derived_workload",
+                "message": "workload derived as 1 + ln(1+employees)/ln(1001)",
+            }
+        )
     if metric not in out:
         out[metric] = _number(accounts, metric, 0.0).fillna(0.0).to_numpy()
     for column in set(params.compactness_basis) | set(params.continuity_basis):
         if column != "accounts" and column not in out:
             if column not in accounts:
-                raise BalanceInputError("accounts", "missing a column named in the parameters", column=column,
-                                        fix="fix balance.compactness_basis / continuity_basis")
+                raise BalanceInputError(
+                    "accounts",
+                    "missing a column named in the parameters",
+                    column=column,
+                    fix="fix balance.compactness_basis / continuity_basis",
+                )
             out[column] = _number(accounts, column, 0.0).fillna(0.0).to_numpy()
     negative = out[metric] < 0
     if negative.any():
-        raise BalanceInputError("accounts", f"{int(negative.sum())} rows have a negative {metric}", column=metric,
-                                fix="the balanced metric must be >= 0")
+        raise BalanceInputError(
+            "accounts",
+            f"{int(negative.sum())} rows have a negative {metric}",
+            column=metric,
+            fix="the balanced metric must be >= 0",
+        )
     out["is_customer"] = _flag(accounts, "is_customer").to_numpy()
     out["has_open_opportunity"] = _flag(accounts, "has_open_opportunity").to_numpy()
     return out
@@ -123,24 +144,40 @@ def normalise_accounts(accounts: pd.DataFrame, params: BalanceParams, notes: lis
 
 def normalise_reps(reps: pd.DataFrame, notes: list[dict[str, Any]]) -> pd.DataFrame:
     if "rep_id" not in reps:
-        raise BalanceInputError("reps", "missing column", column="rep_id", fix="add it (see plan_lib/contract.py)")
+        raise BalanceInputError(
+            "reps", "missing column", column="rep_id", fix="add it (see plan_lib/contract.py)"
+        )
     out = pd.DataFrame(index=pd.RangeIndex(len(reps)))
     out["rep_id"] = _text(reps, "rep_id").to_numpy()
     if out["rep_id"].duplicated().any():
-        raise BalanceInputError("reps", "duplicated rep_id values", column="rep_id", fix="ingest quarantines duplicates")
+        raise BalanceInputError(
+            "reps", "duplicated rep_id values", column="rep_id", fix="ingest quarantines duplicates"
+        )
     for column in ("role", "segment", "region", "status"):
-        out[column] = _text(reps, column).str.lower().to_numpy() if column in ("role", "status") else _text(reps, column).to_numpy()
+        out[column] = (
+            _text(reps, column).str.lower().to_numpy()
+            if column in ("role", "status")
+            else _text(reps, column).to_numpy()
+        )
     out.loc[out["role"] == "", "role"] = "rep"
     out.loc[out["status"] == "", "status"] = "active"
     fte = _number(reps, "capacity_fte", 1.0)
     if fte.isna().any():
-        notes.append({"kind": "fte_defaulted", "rep_ids": out["rep_id"][fte.isna().to_numpy()].tolist()[:20],
-                      "message": "capacity_fte missing: 1.0 assumed"})
+        notes.append(
+            {
+                "kind": "fte_defaulted",
+                "rep_ids": out["rep_id"][fte.isna().to_numpy()].tolist()[:20],
+                "message": "capacity_fte missing: 1.0 assumed",
+            }
+        )
     out["capacity_fte"] = fte.fillna(1.0).clip(lower=0.0).to_numpy()
     out["home_lat"] = _number(reps, "home_lat", np.nan).to_numpy()
     out["home_lon"] = _number(reps, "home_lon", np.nan).to_numpy()
     out["carries_book"] = (
-        (out["role"] == "rep") & out["status"].isin(BOOK_STATUSES) & (out["capacity_fte"] > 0) & (out["segment"] != "")
+        (out["role"] == "rep")
+        & out["status"].isin(BOOK_STATUSES)
+        & (out["capacity_fte"] > 0)
+        & (out["segment"] != "")
     )
     return out
 
@@ -163,7 +200,9 @@ def family_roots(account_id: np.ndarray, parent_id: np.ndarray) -> tuple[np.ndar
     return root, int(cyclic.sum())
 
 
-def _impute_homes(reps: pd.DataFrame, accounts: pd.DataFrame, notes: list[dict[str, Any]]) -> pd.DataFrame:
+def _impute_homes(
+    reps: pd.DataFrame, accounts: pd.DataFrame, notes: list[dict[str, Any]]
+) -> pd.DataFrame:
     missing = reps["carries_book"] & (reps["home_lat"].isna() | reps["home_lon"].isna())
     if not missing.any():
         return reps
@@ -172,8 +211,12 @@ def _impute_homes(reps: pd.DataFrame, accounts: pd.DataFrame, notes: list[dict[s
     for i in np.flatnonzero(missing.to_numpy()):
         seg, reg = reps.at[i, "segment"], reps.at[i, "region"]
         pools = [
-            have[(have["segment"] == seg) & (have["region"] == reg)][["home_lat", "home_lon"]].to_numpy(),
-            accounts[(accounts["segment"] == seg) & (accounts["region"] == reg)][["lat", "lon"]].to_numpy(),
+            have[(have["segment"] == seg) & (have["region"] == reg)][
+                ["home_lat", "home_lon"]
+            ].to_numpy(),
+            accounts[(accounts["segment"] == seg) & (accounts["region"] == reg)][
+                ["lat", "lon"]
+            ].to_numpy(),
             have[have["segment"] == seg][["home_lat", "home_lon"]].to_numpy(),
             accounts[accounts["segment"] == seg][["lat", "lon"]].to_numpy(),
         ]
@@ -182,28 +225,38 @@ def _impute_homes(reps: pd.DataFrame, accounts: pd.DataFrame, notes: list[dict[s
             if len(pool):
                 reps.at[i, "home_lat"], reps.at[i, "home_lon"] = pool.mean(axis=0)
                 break
-    notes.append({
-        "kind": "imputed_home",
-        "rep_ids": reps["rep_id"][missing].tolist()[:20],
-        "message": f"{int(missing.sum())} reps (e.g. open headcount) had no home: placed at the centroid of "
-        "their segment x region colleagues (or accounts)",
-    })
+    notes.append(
+        {
+            "kind": "imputed_home",
+            "rep_ids": reps["rep_id"][missing].tolist()[:20],
+            "message": f"{int(missing.sum())} reps (e.g. open headcount) had no home: placed at the centroid of "
+            "their segment x region colleagues (or accounts)",
+        }
+    )
     return reps
 
 
 def _normalise_locks(locks: pd.DataFrame | None) -> pd.DataFrame:
     if locks is None or len(locks) == 0:
-        return pd.DataFrame({"account_id": pd.Series([], dtype="str"), "rep_id": pd.Series([], dtype="str"),
-                             "source": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+        return pd.DataFrame(
+            {
+                "account_id": pd.Series([], dtype="str"),
+                "rep_id": pd.Series([], dtype="str"),
+                "source": pd.Series([], dtype="str"),
+                "reason": pd.Series([], dtype="str"),
+            }
+        )
     for column in ("account_id", "rep_id"):
         if column not in locks:
             raise BalanceInputError("locks", "missing column", column=column)
-    out = pd.DataFrame({
-        "account_id": _text(locks, "account_id").to_numpy(),
-        "rep_id": _text(locks, "rep_id").to_numpy(),
-        "source": _text(locks, "source").str.lower().replace("", "parameters").to_numpy(),
-        "reason": _text(locks, "reason").to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "account_id": _text(locks, "account_id").to_numpy(),
+            "rep_id": _text(locks, "rep_id").to_numpy(),
+            "source": _text(locks, "source").str.lower().replace("", "parameters").to_numpy(),
+            "reason": _text(locks, "reason").to_numpy(),
+        }
+    )
     return out
 
 
@@ -248,7 +301,12 @@ def prepare(
     # ---- families: the root's attributes hold for the whole family
     root, n_cyclic = family_roots(acc["account_id"].to_numpy(), acc["parent_account_id"].to_numpy())
     if n_cyclic:
-        notes.append({"kind": "family_cycle", "message": f"{n_cyclic} accounts in parent cycles were treated as roots"})
+        notes.append(
+            {
+                "kind": "family_cycle",
+                "message": f"{n_cyclic} accounts in parent cycles were treated as roots",
+            }
+        )
     seg_of = acc["segment"].to_numpy()[root]
     reg_of = acc["region"].to_numpy()[root]
     ind_of = acc["industry"].to_numpy()[root]
@@ -260,33 +318,50 @@ def prepare(
     acc_pos = pd.Series(np.arange(n), index=acc["account_id"].to_numpy())
     lock_rep_name = np.full(n, "", dtype=object)
     if len(lk):
-        lk = lk.assign(row=lk["account_id"].map(acc_pos), rank=lk["source"].map(LOCK_SOURCE_RANK).fillna(2))
+        lk = lk.assign(
+            row=lk["account_id"].map(acc_pos), rank=lk["source"].map(LOCK_SOURCE_RANK).fillna(2)
+        )
         unknown = lk["row"].isna()
         if unknown.any():
-            notes.append({"kind": "lock_unknown_account", "accounts": lk["account_id"][unknown].tolist()[:20],
-                          "message": f"{int(unknown.sum())} locks name accounts not in the plan: ignored"})
+            notes.append(
+                {
+                    "kind": "lock_unknown_account",
+                    "accounts": lk["account_id"][unknown].tolist()[:20],
+                    "message": f"{int(unknown.sum())} locks name accounts not in the plan: ignored",
+                }
+            )
         lk = lk[~unknown].copy()
         lk["root"] = root[lk["row"].astype(int).to_numpy()]
         lk["rep"] = lk["rep_id"].map(rep_pos)
         bad = lk["rep"].isna()
         if bad.any():
-            notes.append({
-                "kind": "lock_unusable", "violation": True,
-                "locks": lk.loc[bad, ["account_id", "rep_id"]].astype(str).to_dict("records")[:20],
-                "message": f"{int(bad.sum())} locks name reps who carry no book (leaving, manager, unknown): "
-                "they cannot be honoured; review these accounts",
-            })
+            notes.append(
+                {
+                    "kind": "lock_unusable",
+                    "violation": True,
+                    "locks": lk.loc[bad, ["account_id", "rep_id"]]
+                    .astype(str)
+                    .to_dict("records")[:20],
+                    "message": f"{int(bad.sum())} locks name reps who carry no book (leaving, manager, unknown): "
+                    "they cannot be honoured; review these accounts",
+                }
+            )
         lk = lk[~bad].sort_values(["root", "rank", "account_id"], kind="stable")
         first = lk.drop_duplicates("root")
         conflicts = lk.merge(first[["root", "rep"]], on="root", suffixes=("", "_kept"))
         conflicts = conflicts[conflicts["rep"] != conflicts["rep_kept"]]
         if len(conflicts):
-            notes.append({
-                "kind": "lock_conflict", "violation": True,
-                "locks": conflicts[["account_id", "rep_id", "source"]].astype(str).to_dict("records")[:20],
-                "message": f"{len(conflicts)} locks disagree with another lock in the same account family: "
-                "the override (else the first) wins",
-            })
+            notes.append(
+                {
+                    "kind": "lock_conflict",
+                    "violation": True,
+                    "locks": conflicts[["account_id", "rep_id", "source"]]
+                    .astype(str)
+                    .to_dict("records")[:20],
+                    "message": f"{len(conflicts)} locks disagree with another lock in the same account family: "
+                    "the override (else the first) wins",
+                }
+            )
         roots = first["root"].to_numpy(dtype=np.int64)
         single[roots] = first["rep"].to_numpy(dtype=np.int64)
         single_kind[roots] = "lock"
@@ -298,8 +373,13 @@ def prepare(
         nm["rep"] = nm["rep_id"].map(rep_pos)
         unusable = nm["row"].isna() | nm["rep"].isna()
         if unusable.any():
-            notes.append({"kind": "named_unusable", "entries": nm[unusable][["account_id", "rep_id"]].to_dict("records")[:20],
-                          "message": "named accounts whose account is absent or whose rep carries no book: ignored"})
+            notes.append(
+                {
+                    "kind": "named_unusable",
+                    "entries": nm[unusable][["account_id", "rep_id"]].to_dict("records")[:20],
+                    "message": "named accounts whose account is absent or whose rep carries no book: ignored",
+                }
+            )
         nm = nm[~unusable]
         nm["root"] = root[nm["row"].astype(int).to_numpy()]
         nm = nm.sort_values(["root", "account_id"]).drop_duplicates("root")
@@ -310,14 +390,20 @@ def prepare(
     book_seg = book["segment"].to_numpy()
     if params.protection.open_opportunity_customers:
         owner_rep = acc["current_owner"].map(rep_pos).fillna(-1).to_numpy(dtype=np.int64)
-        prot = acc["is_customer"].to_numpy() & acc["has_open_opportunity"].to_numpy() & (owner_rep >= 0)
+        prot = (
+            acc["is_customer"].to_numpy()
+            & acc["has_open_opportunity"].to_numpy()
+            & (owner_rep >= 0)
+        )
         prot &= book_seg[np.maximum(owner_rep, 0)] == seg_of
         if params.eligibility.region:
             prot &= book["region"].to_numpy()[np.maximum(owner_rep, 0)] == reg_of
         rows = np.flatnonzero(prot)
         if len(rows):
             order = rows[np.lexsort((rows, -acc["potential"].to_numpy()[rows]))]
-            pr = pd.DataFrame({"root": root[order], "rep": owner_rep[order]}).drop_duplicates("root")
+            pr = pd.DataFrame({"root": root[order], "rep": owner_rep[order]}).drop_duplicates(
+                "root"
+            )
             roots = pr["root"].to_numpy(dtype=np.int64)
             free = single[roots] < 0
             single[roots[free]] = pr["rep"].to_numpy(dtype=np.int64)[free]
@@ -328,13 +414,22 @@ def prepare(
     rep_seg, unit_seg = seg_codes[:n_book], seg_codes[n_book:]
     reg_codes, _ = pd.factorize(pd.Series(np.r_[book["region"].to_numpy(), reg_of]), sort=True)
     rep_reg, unit_reg = reg_codes[:n_book], reg_codes[n_book:]
-    specialists = {ind: [rep_pos[r] for r in ids if r in rep_pos.index] for ind, ids in params.eligibility.vertical_specialists.items()}
+    specialists = {
+        ind: [rep_pos[r] for r in ids if r in rep_pos.index]
+        for ind, ids in params.eligibility.vertical_specialists.items()
+    }
     all_specialists = np.zeros(n_book, dtype=bool)
     for ids in specialists.values():
         all_specialists[ids] = True
     ind_codes, ind_names = pd.factorize(pd.Series(ind_of), sort=True)
     region_on = params.eligibility.region
-    key = pd.DataFrame({"seg": unit_seg, "reg": unit_reg if region_on else 0, "ind": ind_codes if specialists else 0})
+    key = pd.DataFrame(
+        {
+            "seg": unit_seg,
+            "reg": unit_reg if region_on else 0,
+            "ind": ind_codes if specialists else 0,
+        }
+    )
     key_codes, key_uniques = pd.factorize(pd.MultiIndex.from_frame(key))
     masks = np.zeros((len(key_uniques), n_book), dtype=bool)
     region_fallback = 0
@@ -358,8 +453,13 @@ def prepare(
                 region_fallback += int((key_codes == k).sum())
         masks[k] = mask
     if region_fallback:
-        notes.append({"kind": "region_fallback", "message": f"{region_fallback} accounts have no rep of their "
-                      "segment in their region: any rep of the segment may take them"})
+        notes.append(
+            {
+                "kind": "region_fallback",
+                "message": f"{region_fallback} accounts have no rep of their "
+                "segment in their region: any rep of the segment may take them",
+            }
+        )
     # singles get their own classes
     n_rule = len(masks)
     class_of_root = key_codes.astype(np.int64)
@@ -378,12 +478,16 @@ def prepare(
     assignable = masks[unit_class].any(axis=1)
     if (~assignable).any():
         lost = np.isin(root, unit_rows[~assignable])
-        notes.append({
-            "kind": "unassignable", "violation": True,
-            "accounts": acc["account_id"][lost].tolist()[:20], "n_accounts": int(lost.sum()),
-            "message": f"{int(lost.sum())} accounts have no book-carrying rep of their segment "
-            f"(segments: {sorted(set(seg_of[lost]))[:10]}): add reps or open headcount, or fix the segment",
-        })
+        notes.append(
+            {
+                "kind": "unassignable",
+                "violation": True,
+                "accounts": acc["account_id"][lost].tolist()[:20],
+                "n_accounts": int(lost.sum()),
+                "message": f"{int(lost.sum())} accounts have no book-carrying rep of their segment "
+                f"(segments: {sorted(set(seg_of[lost]))[:10]}): add reps or open headcount, or fix the segment",
+            }
+        )
 
     # ---- independent groups = components of the eligibility graph over reps
     uf = _UnionFind(n_book)
@@ -412,7 +516,9 @@ def prepare(
     seg_ref: dict[int, dict[str, Any]] = {}
     for s in range(len(seg_names)):
         rows = np.flatnonzero(seg_of_row == s)
-        seg_ref[s] = _segment_reference(acc.iloc[rows], metric, params, seg_fte[s], int((rep_seg == s).sum()))
+        seg_ref[s] = _segment_reference(
+            acc.iloc[rows], metric, params, seg_fte[s], int((rep_seg == s).sum())
+        )
     components = sorted({int(c) for c in comp_of_rep}, key=lambda c: (book_seg[c], c))
     for comp in components:
         reps_c = np.flatnonzero(comp_of_rep == comp)
@@ -420,33 +526,56 @@ def prepare(
         s = int(rep_seg[reps_c[0]])
         model_index = len(models)
         model, members, unit_start = _build_model(
-            acc, book, reps_c, units_c, root, masks, class_of_root, seg_ref[s], params, cost_lookup, seg_names[s],
+            acc,
+            book,
+            reps_c,
+            units_c,
+            root,
+            masks,
+            class_of_root,
+            seg_ref[s],
+            params,
+            cost_lookup,
+            seg_names[s],
         )
         account_model[members] = model_index
         account_unit[members] = np.repeat(np.arange(len(units_c)), np.diff(unit_start))
         models.append(model)
         model_members.append(members)
         model_starts.append(unit_start)
-    flags = pd.DataFrame({
-        "locked": single_kind[root] == "lock",
-        "lock_rep": lock_rep_name[root],
-        "named": single_kind[root] == "named",
-        "protected": single_kind[root] == "protected",
-        "family_root": acc["account_id"].to_numpy()[root],
-    })
+    flags = pd.DataFrame(
+        {
+            "locked": single_kind[root] == "lock",
+            "lock_rep": lock_rep_name[root],
+            "named": single_kind[root] == "named",
+            "protected": single_kind[root] == "protected",
+            "family_root": acc["account_id"].to_numpy()[root],
+        }
+    )
     acc["owner_status"] = acc["current_owner"].map(all_rep_status).fillna("").to_numpy()
-    return Prepared(models, model_members, model_starts, acc, rp, account_model, account_unit, flags, notes)
+    return Prepared(
+        models, model_members, model_starts, acc, rp, account_model, account_unit, flags, notes
+    )
 
 
-def _segment_reference(seg_acc: pd.DataFrame, metric: str, params: BalanceParams, fte: float, n_reps: int) -> dict[str, Any]:
+def _segment_reference(
+    seg_acc: pd.DataFrame, metric: str, params: BalanceParams, fte: float, n_reps: int
+) -> dict[str, Any]:
     """Segment totals per FTE and the normalisers of the weights (mean 1 over the segment)."""
+
     def norm(basis: dict[str, float]) -> dict[str, float]:
         out = {}
         total_share = 0.0
         for column, share in basis.items():
             if share <= 0:
                 continue
-            mean = 1.0 if column == "accounts" else float(seg_acc[column].mean()) if len(seg_acc) else 0.0
+            mean = (
+                1.0
+                if column == "accounts"
+                else float(seg_acc[column].mean())
+                if len(seg_acc)
+                else 0.0
+            )
             if mean > 0:
                 out[column] = share / mean
                 total_share += share
@@ -519,20 +648,28 @@ def _build_model(
     owner_idx = pd.Series(owner).map(owner_local).fillna(-1).to_numpy(dtype=np.int64)
     has_owner = owner_idx >= 0
     eligible_owner = has_owner.copy()
-    eligible_owner[has_owner] = class_mask[class_of_unit[member_unit[has_owner]], owner_idx[has_owner]]
+    eligible_owner[has_owner] = class_mask[
+        class_of_unit[member_unit[has_owner]], owner_idx[has_owner]
+    ]
     kappa = params.continuity_weight
     move_weight = keep = None
     m = kappa * _weights(acc, members, ref["continuity"])
     if kappa > 0 and m.any():
         move_weight = np.bincount(member_unit, weights=m, minlength=n_u)
-        keep = sp.csr_matrix((m[has_owner], (member_unit[has_owner], owner_idx[has_owner])), shape=(n_u, n_r))
+        keep = sp.csr_matrix(
+            (m[has_owner], (member_unit[has_owner], owner_idx[has_owner])), shape=(n_u, n_r)
+        )
         keep.sum_duplicates()
     cap = cap_base = cap_keep = None
     if params.max_move_share is not None:
         cap = float(np.floor(params.max_move_share * len(members) + 1e-9))
         cap_base = np.bincount(member_unit, weights=eligible_owner.astype(float), minlength=n_u)
         cap_keep = sp.csr_matrix(
-            (np.ones(int(eligible_owner.sum())), (member_unit[eligible_owner], owner_idx[eligible_owner])), shape=(n_u, n_r)
+            (
+                np.ones(int(eligible_owner.sum())),
+                (member_unit[eligible_owner], owner_idx[eligible_owner]),
+            ),
+            shape=(n_u, n_r),
         )
         cap_keep.sum_duplicates()
 
@@ -545,17 +682,22 @@ def _build_model(
         if not ok.any(axis=1).all():
             lost = acc["account_id"].to_numpy()[units_c[~ok.any(axis=1)]]
             raise BalanceInputError(
-                "cost", f"no cost to any eligible rep for {len(lost)} account families, e.g. {lost[0]!r}",
+                "cost",
+                f"no cost to any eligible rep for {len(lost)} account families, e.g. {lost[0]!r}",
                 fix="give every account a cost to at least one rep of its segment (all family members included)",
             )
         class_mask, class_of_unit = np.unique(ok, axis=0, return_inverse=True)
         class_of_unit = class_of_unit.ravel()
     else:
         geo = GeoCost(
-            members=PointSet.from_degrees(acc["lat"].to_numpy()[members], acc["lon"].to_numpy()[members]),
+            members=PointSet.from_degrees(
+                acc["lat"].to_numpy()[members], acc["lon"].to_numpy()[members]
+            ),
             member_weight=w,
             unit_start=unit_start,
-            reps=PointSet.from_degrees(book["home_lat"].to_numpy()[reps_c], book["home_lon"].to_numpy()[reps_c]),
+            reps=PointSet.from_degrees(
+                book["home_lat"].to_numpy()[reps_c], book["home_lon"].to_numpy()[reps_c]
+            ),
             coef=1.0,
         )
 
@@ -565,11 +707,21 @@ def _build_model(
     n_seg, r_seg = max(ref["n_accounts"], 1), max(ref["n_reps"], 1)
     scale_w = n_seg / r_seg  # "km per account averaged over reps" -> objective units
 
-    def add(name: str, band: Any, values: np.ndarray, tgt: np.ndarray, half: np.ndarray, scale: np.ndarray) -> None:
+    def add(
+        name: str,
+        band: Any,
+        values: np.ndarray,
+        tgt: np.ndarray,
+        half: np.ndarray,
+        scale: np.ndarray,
+    ) -> None:
         if band.enabled and band.weight > 0 and np.all(scale > 0):
             soft.append(SoftRows(name, values, tgt, half, scale, band.weight * scale_w))
 
-    for name, column, band in (("workload", "workload", sb.workload), ("intent", "intent_potential", sb.intent)):
+    for name, column, band in (
+        ("workload", "workload", sb.workload),
+        ("intent", "intent_potential", sb.intent),
+    ):
         t = fte * per_fte[name]
         add(name, band, unit_sum(acc[column].to_numpy()), t, band.width * t, t)
     t = fte * per_fte["accounts"]
@@ -578,11 +730,22 @@ def _build_model(
     if 0 < share < 1:
         base = share * fte * per_fte["accounts"]
         values = unit_sum(acc["is_customer"].to_numpy().astype(float)) - share * n_members
-        add("customer_share", sb.customer_share, values, np.zeros(n_r), sb.customer_share.width * base, base)
+        add(
+            "customer_share",
+            sb.customer_share,
+            values,
+            np.zeros(n_r),
+            sb.customer_share.width * base,
+            base,
+        )
 
     regions = sorted(set(book["region"].to_numpy()[reps_c]))
     all_regions = sorted(set(book["region"].to_numpy()[book["segment"].to_numpy() == segment]))
-    name = segment if regions == all_regions else f"{segment} / {'+'.join(r or '(none)' for r in regions)}"
+    name = (
+        segment
+        if regions == all_regions
+        else f"{segment} / {'+'.join(r or '(none)' for r in regions)}"
+    )
     model = TerritoryModel(
         name=name,
         unit_labels=acc["account_id"].to_numpy()[units_c],
@@ -621,12 +784,19 @@ def _cost_lookup(cost: pd.DataFrame, acc_pos: pd.Series, rep_pos: pd.Series) -> 
     long["cost"] = pd.to_numeric(long["cost"], errors="coerce")
     long = long.dropna(subset=["row", "rep", "cost"])
     if (long["cost"] < 0).any():
-        raise BalanceInputError("cost", "negative costs", column="cost", fix="costs are distances or times, >= 0")
+        raise BalanceInputError(
+            "cost", "negative costs", column="cost", fix="costs are distances or times, >= 0"
+        )
     return long.astype({"row": np.int64, "rep": np.int64})
 
 
 def _dense_cost(
-    lookup: pd.DataFrame, members: np.ndarray, member_unit: np.ndarray, reps_c: np.ndarray, w: np.ndarray, n_u: int
+    lookup: pd.DataFrame,
+    members: np.ndarray,
+    member_unit: np.ndarray,
+    reps_c: np.ndarray,
+    w: np.ndarray,
+    n_u: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unit x rep weighted cost and which pairs every member of the unit has a cost for."""
     n_r = len(reps_c)

@@ -47,7 +47,9 @@ def synthetic_plan(
     potential = np.round(scale * 10_000 * rng.lognormal(0, 0.9, n_accounts), 2)
     employees = np.round(scale * 100 * rng.lognormal(0, 1.0, n_accounts)).astype(int)
     is_customer = rng.random(n_accounts) < 0.2
-    arr = np.where(is_customer, np.round(0.3 * potential * rng.lognormal(0, 0.5, n_accounts), 2), 0.0)
+    arr = np.where(
+        is_customer, np.round(0.3 * potential * rng.lognormal(0, 0.5, n_accounts), 2), 0.0
+    )
     intent = potential * rng.uniform(0.5, 1.5, n_accounts)
     industry = rng.choice(["Software", "Retail", "Health", "Finance", "Manufacturing"], n_accounts)
     account_id = np.array([f"A{i:06d}" for i in range(n_accounts)])
@@ -68,17 +70,21 @@ def synthetic_plan(
     status[draw < leaving_share] = "leaving"
     status[(draw >= leaving_share) & (draw < leaving_share + open_share)] = "open"
     fte = np.where(rng.random(n_reps) < 0.08, 0.5, 1.0)
-    reps = pd.DataFrame({
-        "rep_id": rep_id,
-        "role": "rep",
-        "segment": np.array(segments)[rep_seg],
-        "region": np.where(home_lon < -104, "West", np.where(home_lon < -87, "Central", "East")),
-        "home_lat": np.where(status == "open", np.nan, home_lat),
-        "home_lon": np.where(status == "open", np.nan, home_lon),
-        "capacity_fte": fte,
-        "status": status,
-        "start_date": "2024-01-01",
-    })
+    reps = pd.DataFrame(
+        {
+            "rep_id": rep_id,
+            "role": "rep",
+            "segment": np.array(segments)[rep_seg],
+            "region": np.where(
+                home_lon < -104, "West", np.where(home_lon < -87, "Central", "East")
+            ),
+            "home_lat": np.where(status == "open", np.nan, home_lat),
+            "home_lon": np.where(status == "open", np.nan, home_lon),
+            "capacity_fte": fte,
+            "status": status,
+            "start_date": "2024-01-01",
+        }
+    )
 
     # owners: last year's owner, a not-open rep of the segment near the account (noisy)
     owner = np.full(n_accounts, "", dtype=object)
@@ -87,7 +93,9 @@ def synthetic_plan(
         rows = np.flatnonzero(seg_idx == s)
         if len(cands) == 0 or len(rows) == 0:
             continue
-        d = (lat[rows, None] - home_lat[None, cands]) ** 2 + (lon[rows, None] - home_lon[None, cands]) ** 2
+        d = (lat[rows, None] - home_lat[None, cands]) ** 2 + (
+            lon[rows, None] - home_lon[None, cands]
+        ) ** 2
         noisy = d * rng.lognormal(0, 0.7, d.shape)
         owner[rows] = rep_id[cands[np.argmin(noisy, axis=1)]]
     owner[rng.random(n_accounts) < 0.03] = ""  # new accounts
@@ -101,21 +109,23 @@ def synthetic_plan(
             kids = kids[(kids != p) & (parent[kids] == "") & ~np.isin(kids, parents)]
             parent[kids] = account_id[p]
             owner[kids] = owner[p]
-    accounts = pd.DataFrame({
-        "account_id": account_id,
-        "parent_account_id": parent,
-        "segment": np.array(segments)[seg_idx],
-        "region": region,
-        "lat": lat,
-        "lon": lon,
-        "industry": industry,
-        "employees": employees,
-        "potential": potential,
-        "workload": 1.0 + np.log1p(employees) / np.log(1001.0),
-        "is_customer": is_customer,
-        "current_arr": arr,
-        "intent_potential": np.round(intent, 2),
-        "current_owner": owner,
-        "has_open_opportunity": is_customer & (rng.random(n_accounts) < 0.05),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": account_id,
+            "parent_account_id": parent,
+            "segment": np.array(segments)[seg_idx],
+            "region": region,
+            "lat": lat,
+            "lon": lon,
+            "industry": industry,
+            "employees": employees,
+            "potential": potential,
+            "workload": 1.0 + np.log1p(employees) / np.log(1001.0),
+            "is_customer": is_customer,
+            "current_arr": arr,
+            "intent_potential": np.round(intent, 2),
+            "current_owner": owner,
+            "has_open_opportunity": is_customer & (rng.random(n_accounts) < 0.05),
+        }
+    )
     return accounts.astype({"parent_account_id": "str", "current_owner": "str"}), reps
