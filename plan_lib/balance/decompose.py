@@ -70,7 +70,7 @@ def run_models(
         else:
             with (
                 LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
                 ) as cluster,
                 Client(cluster) as client,
             ):
@@ -86,10 +86,9 @@ def run_models(
 def _submit(
     client: Any, models: list[TerritoryModel], order: list[int], opts: SolveOptions
 ) -> dict[int, SubproblemResult]:
-    futures = {
-        i: client.submit(
-            solve_model, models[i], opts, pure=False, key=f"balance-{i}-{models[i].name}"
-        )
-        for i in order
-    }
+    # Models are large numpy payloads: scatter them once instead of embedding them in tasks.
+    futures = {}
+    for i in order:
+        data = client.scatter(models[i])
+        futures[i] = client.submit(solve_model, data, opts, pure=False, key=f"balance-{i}")
     return {i: f.result() for i, f in futures.items()}

@@ -15,6 +15,7 @@ Two layers:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import cvxpy as cp
@@ -111,7 +112,9 @@ def smallest_feasible_tau(
     opts: dict[str, Any] = {"time_limit": time_limit, "random_seed": seed, "threads": 1}
     if integer:
         opts["mip_rel_gap"] = 1e-6
-    problem.solve(solver=cp.HIGHS, verbose=False, **opts)
+    with warnings.catch_warnings():  # "may be inaccurate" on a time limit: the status is checked
+        warnings.simplefilter("ignore", UserWarning)
+        problem.solve(solver=cp.HIGHS, verbose=False, **opts)
     method = (
         "MILP over all candidates (exact for whole families)"
         if integer
@@ -144,7 +147,7 @@ def diagnose(
     out: dict[str, Any] = {"cause": cause, "tau": model.tau}
     out.update(
         smallest_feasible_tau(
-            model, cands, integer=integer, time_limit=opts.time_limit, seed=opts.seed
+            model, cands, integer=integer, time_limit=opts.repair_time_limit, seed=opts.seed
         )
     )
     return out

@@ -136,8 +136,12 @@ class BalanceParams(_Strict):
         description="cap on the share of a segment's accounts moved away from an owner who still "
         "carries a book (forced moves, e.g. from leaving reps, do not count)",
     )
-    protection: Protection = Field(default_factory=lambda: Protection(), description="owner protection rules")
-    eligibility: Eligibility = Field(default_factory=lambda: Eligibility(), description="eligibility rules")
+    protection: Protection = Field(
+        default_factory=lambda: Protection(), description="owner protection rules"
+    )
+    eligibility: Eligibility = Field(
+        default_factory=lambda: Eligibility(), description="eligibility rules"
+    )
     k_nearest: int = Field(
         6,
         ge=1,
@@ -165,8 +169,8 @@ class BalanceParams(_Strict):
     pricing_gap: float = Field(
         1e-4,
         ge=0,
-        description="stop pricing once the LP value is within this share of the Lagrangian bound of "
-        "the full problem (that bound is then the one reported)",
+        description="stop pricing once the restricted LP is within this share of the Lagrangian "
+        "bound of the full problem (the bound reported)",
     )
     contest_margin: float = Field(
         0.25,
@@ -225,7 +229,7 @@ class BalanceParams(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _named_and_locks(self) -> BalanceParams:
+    def _metric_is_a_column(self) -> BalanceParams:
         if self.balance_metric in ("", "accounts"):
             raise ValueError(
                 "balance_metric must name a numeric accounts column such as 'potential'"

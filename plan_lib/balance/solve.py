@@ -290,8 +290,10 @@ def lp_phase(model: TerritoryModel, opts: SolveOptions) -> LPState:
     form = _exact_penalty_check(model, form, cands, fixed, opts, soft_prices)
     if not improvable.any():
         method = "Lagrangian bound at the LP optimum over all eligible pairs (pricing converged)"
-    else:
+    elif close:
         method = "Lagrangian bound over all eligible pairs (pricing stopped within pricing_gap)"
+    else:
+        method = "Lagrangian bound over all eligible pairs (max_pricing_rounds reached)"
     bound = best_bound
     return LPState(
         form, cands, fixed, value, bound, method, rounds, sc, prices, int((fixed < 0).sum())
@@ -412,7 +414,8 @@ def _exact_mip(
     model: TerritoryModel, cands: Candidates, opts: SolveOptions, penalty: float
 ) -> tuple[np.ndarray, dict[str, Any]]:
     form = model.formulate(cands, integer=True, penalty=penalty)
-    status = form.solve(time_limit=opts.time_limit, mip_gap=opts.mip_gap, seed=opts.seed)
+    # Small but lumpy groups can keep branch and bound busy for long: same budget as a repair.
+    status = form.solve(time_limit=opts.repair_time_limit, mip_gap=opts.mip_gap, seed=opts.seed)
     rep, _ = form.unit_reps()
     return rep, {
         "integer_method": "MILP over all candidates",
@@ -498,6 +501,15 @@ def _repair(
         if mstatus != "optimal":
             info["time_limit_hit"] = True
         break
+    if elastic:
+        # A time-limited elastic MILP can end far from the band; never return something
+        # worse than plain rounding of the LP.
+        mine, rounded = model.evaluate(rep, penalty), model.evaluate(rep_lp, penalty)
+        if (rounded.band_excess.sum(), rounded.objective) < (
+            mine.band_excess.sum(),
+            mine.objective,
+        ):
+            rep, status = rep_lp.copy(), "rounded"
     info["integer_status"] = status
     return rep, info
 
