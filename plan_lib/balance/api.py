@@ -23,6 +23,7 @@ from plan_lib.balance.explain import explain
 from plan_lib.balance.metrics import assignment_metrics, books_table
 from plan_lib.balance.params import BalanceParams
 from plan_lib.balance.prepare import Prepared, prepare
+from plan_lib.jsonable import to_jsonable
 
 STATUS_ORDER = ("empty", "optimal", "feasible", "time_limit", "rounded", "soft_fallback")
 
@@ -92,7 +93,7 @@ def balance_books(
     report = _report(
         prepared, results, run_info, params, assignments, rep_id, t_prep, time.perf_counter() - t0
     )
-    return BalanceResult(assignments, books, _jsonable(report))
+    return BalanceResult(assignments, books, to_jsonable(report))
 
 
 def _account_reps(prepared: Prepared, reps_per_model: list[np.ndarray]) -> pd.Series:
@@ -173,17 +174,3 @@ def _report(
             "by_reason": assignments["reason"].value_counts().sort_index().to_dict(),
         },
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    return value
