@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from pydantic import ValidationError
 
 from plan_lib.balance import BalanceParams, TerritoryModel, balance_books
@@ -14,7 +15,15 @@ from plan_lib.balance.baselines import greedy, keep_last_year
 from plan_lib.balance.candidates import Prices, scan
 from plan_lib.balance.geometry import PointSet, haversine_block
 from plan_lib.balance.prepare import prepare
-from plan_lib.balance.solve import SolveOptions, lp_phase, solve_model
+from plan_lib.balance.errors import BalanceSolverError
+from plan_lib.balance.model import Candidates, Fixed
+from plan_lib.balance.solve import (
+    SolveOptions,
+    lp_phase,
+    merge_crowded_windows,
+    rep_windows,
+    solve_model,
+)
 from plan_lib.balance.synthetic import synthetic_plan
 
 FAST = {"time_limit": 20.0}
@@ -275,6 +284,66 @@ def test_sampled_prices_path_reaches_the_all_pairs_lp():
     assert result.report["status"] == "feasible"
     assert result.report["max_relative_deviation"] <= 0.05 + 1e-9
     assert result.report["gap"] < 0.01
+
+
+def test_rep_windows_partition_the_reps_into_small_windows_of_neighbours():
+    accounts, reps = plan(n_accounts=3000, n_reps=30, seed=6)
+    model = prepare(accounts, reps, BalanceParams(tau=0.03)).models[0]
+    state = lp_phase(model, SolveOptions())
+    windows = rep_windows(model, state.scan, 8)
+    flat = np.concatenate(windows)
+    assert sorted(flat.tolist()) == list(range(model.n_reps))  # disjoint and complete
+    assert max(len(w) for w in windows) <= 8 and len(windows) >= 4
+    # reps that compete for the same families share a window far more often than chance
+    first, second = state.scan.top_rep[:, 0], state.scan.top_rep[:, 1]
+    window_of = np.empty(model.n_reps, dtype=int)
+    for i, w in enumerate(windows):
+        window_of[w] = i
+    together = (window_of[first] == window_of[second]).mean()
+    chance = sum((len(w) / model.n_reps) ** 2 for w in windows)
+    assert together > 2 * chance
+
+
+def test_window_rows_leave_reps_outside_the_window_unconstrained():
+    # Rep 2 holds everything of units 2 and 3, far beyond its band; a repair of reps 0 and 1
+    # (units 0 and 1 only) must not be made infeasible by rep 2's row.
+    cost = np.ones((4, 3))
+    model = TerritoryModel.from_cost_matrix(cost, [1.0, 1.0, 1.0, 1.0], band=(0.9, 1.1))
+    fixed = Fixed(np.array([-1, -1, 2, 2]))
+    cands = Candidates.build(model, np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]))
+    whole = model.formulate(cands, integer=True, fixed=fixed, elastic=False)
+    with pytest.raises(BalanceSolverError):
+        whole.solve(time_limit=10, mip_gap=0, seed=0)
+    window = model.formulate(cands, integer=True, fixed=fixed, elastic=False, rows=np.array([0, 1]))
+    assert window.solve(time_limit=10, mip_gap=0, seed=0) == "optimal"
+    assert sorted(window.unit_reps()[0][:2].tolist()) == [0, 1]
+    with pytest.raises(ValueError, match="repair MILP"):
+        model.formulate(cands, rows=np.array([0, 1]))
+
+
+def test_a_window_filled_to_its_band_edge_is_merged_with_its_closest_neighbour():
+    # Fair share 2 per rep, band +/-10%: rep 0 is rounded to its upper edge, so its window
+    # cannot shed load; it shares most families with rep 1, whose room absorbs it.
+    model = TerritoryModel.from_cost_matrix(np.ones((6, 3)), [1.0] * 6, tau=0.1)
+    links = sp.csr_matrix(np.array([[0, 5, 1], [5, 0, 0], [1, 0, 0]], dtype=float))
+    windows = [np.array([0]), np.array([1]), np.array([2])]
+    merged = merge_crowded_windows(model, windows, links, np.array([2.2, 1.8, 2.0]))
+    assert [w.tolist() for w in merged] == [[0, 1], [2]]
+    roomy = merge_crowded_windows(model, windows, links, np.array([2.1, 1.9, 2.0]))
+    assert [w.tolist() for w in roomy] == [[0], [1], [2]]
+
+
+def test_windowed_repair_keeps_the_band_and_matches_the_single_repair_milp():
+    accounts, reps = plan(n_accounts=6000, n_reps=30, seed=6)
+    model = prepare(accounts, reps, BalanceParams(tau=0.03)).models[0]
+    windowed = solve_model(model, SolveOptions(repair_window_reps=8)).report
+    single = solve_model(model, SolveOptions(repair_window_reps=1000)).report
+    assert windowed["integer_method"] == "LP rounding + windowed repair MILPs"
+    assert single["integer_method"] == "LP rounding + repair MILP"
+    assert windowed["repair_windows"] >= 2 and windowed["n_fractional"] > 0
+    assert windowed["status"] == "feasible" and windowed["max_relative_deviation"] <= 0.03 + 1e-9
+    assert windowed["gap"] <= 0.005
+    assert windowed["objective"] <= single["objective"] + 0.002 * single["lp_bound"]
 
 
 def test_same_input_same_assignment():

@@ -78,6 +78,12 @@ def test_lock_checks_fairness_then_locks_with_waivers_and_publishes(reviewed: di
     books = run.read_table("books").set_index("rep_id")
     assert books.at[reviewed["taker"], "accounts"] == reviewed["books"][reviewed["taker"]] + 1
 
+    # the lock run has its maps, and the review's move is on the "moves made in review" map
+    maps = {path.name for path in (run.path / "maps").iterdir()}
+    assert {"coverage.png", "moves.png", "review-moves.png", "unlocated_accounts.csv"} <= maps
+    assert any(name.startswith("books") for name in maps)
+    assert (run.path / "maps" / "review-moves.png").stat().st_size > 20_000
+
     criteria = run.read_table("fairness_criteria")
     failing = criteria.loc[criteria["status"] == "fail", "name"].tolist()
     report = (run.path / "fairness_report.html").read_text()

@@ -141,17 +141,47 @@ def test_alaska_and_hawaii_get_panels_or_a_note() -> None:
     assert f"{(states == 'AK').sum()} account(s) in Alaska" in _texts(excluded)
 
 
+def _refined(assignments: pd.DataFrame, n_edits: int) -> pd.DataFrame:
+    """A lock run's assignments: the draft owner kept in ``draft_rep_id``, and the
+    first ``n_edits`` assigned accounts given to another rep of the plan in review."""
+    refined = assignments.copy()
+    refined["draft_rep_id"] = refined["rep_id"]
+    owners = refined["rep_id"].dropna().unique()
+    edited = refined.index[refined["rep_id"].notna()][:n_edits]
+    for i in edited:
+        refined.loc[i, "rep_id"] = next(r for r in owners if r != refined.loc[i, "draft_rep_id"])
+    return refined
+
+
+def test_review_moves_are_the_locked_plan_against_the_draft(data) -> None:
+    refined = _refined(data["assignments"], 6)
+    layers = build_layers(data["accounts"], data["reps"], refined, data["books"])
+    review = layers.against_draft()
+    edited = refined.loc[refined["rep_id"] != refined["draft_rep_id"], "account_id"]
+    placed = layers.points["account_id"].isin(edited)
+    assert review.points["moved"].sum() == placed.sum() > 0
+    assert review.moves["n_accounts"].sum() == placed.sum()
+    figure = render_maps(layers, "lock")["review-moves"]
+    assert _offsets(figure, "moved") == placed.sum()
+    assert "Moves made in review" in figure._suptitle.get_text()
+    # the period-over-period moves are untouched by the draft baseline
+    assert layers.points["moved"].sum() != review.points["moved"].sum()
+    plain = build_layers(data["accounts"], data["reps"], data["assignments"], data["books"])
+    with pytest.raises(MapInputError, match="draft_rep_id"):
+        plain.against_draft()
+
+
 def test_run_folder_gets_the_pngs_and_the_unlocated_list(data, tmp_path: Path) -> None:
     written = write_run_maps(
         data["accounts"],
         data["reps"],
-        data["assignments"],
+        _refined(data["assignments"], 4),
         data["books"],
         tmp_path / "maps",
         kind="lock",
     )
-    assert set(written) == {"books", "coverage", "moves", "unlocated"}
-    for name in ("books", "coverage", "moves"):
+    assert set(written) == {"books", "coverage", "moves", "review-moves", "unlocated"}
+    for name in ("books", "coverage", "moves", "review-moves"):
         content = written[name].read_bytes()
         assert content[:8] == b"\x89PNG\r\n\x1a\n" and len(content) > 20_000
     unlocated = pd.read_csv(written["unlocated"], dtype=str)
@@ -192,9 +222,12 @@ def test_each_step_renders_its_maps_and_books_split_by_segment() -> None:
         "coverage",
         "books",
     }
-    smb = render_maps(layers, "lock")["books-smb"]
+    locked = build_layers(
+        data["accounts"], data["reps"], _refined(data["assignments"], 3), data["books"]
+    )
+    smb = render_maps(locked, "lock")["books-smb"]
     assert (
         _offsets(smb, "accounts")
-        == (layers.points["rep_id"].isin(layers.for_segment("SMB").books["rep_id"])).sum()
+        == (locked.points["rep_id"].isin(locked.for_segment("SMB").books["rep_id"])).sum()
     )
     assert np.isclose(smb.get_size_inches()[0], MapParams().width_in)

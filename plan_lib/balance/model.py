@@ -401,6 +401,7 @@ class TerritoryModel:
         penalty: float | None = None,
         soft_prices: list[np.ndarray] | None = None,
         elastic: bool = True,
+        rows: np.ndarray | None = None,
     ) -> Formulation:
         """The cvxpy problem over ``cands`` (units held in ``fixed`` contribute constants).
 
@@ -408,6 +409,10 @@ class TerritoryModel:
         their Lagrangian prices: a repair MILP moves few families, for which the LP's
         marginal prices are the right costs, and without the soft rows (and their slack
         columns) HiGHS's branch and bound is an order of magnitude faster.
+
+        ``rows`` (rep indices) keeps the per-rep rows of those reps only: a repair
+        window moves families among its own reps, and the other reps' loads (not
+        repaired yet, possibly out of band) must not constrain it.
         """
         return Formulation(
             self,
@@ -417,6 +422,7 @@ class TerritoryModel:
             penalty=penalty,
             soft_prices=soft_prices,
             elastic=elastic,
+            rows=rows,
         )
 
     def subsample(self, units: np.ndarray) -> TerritoryModel:
@@ -564,9 +570,15 @@ class Formulation:
         penalty: float | None,
         soft_prices: list[np.ndarray] | None = None,
         elastic: bool = True,
+        rows: np.ndarray | None = None,
     ):
         self.model, self.cands, self.integer, self.elastic = model, cands, integer, elastic
         n_e, n_r = len(cands), model.n_reps
+        if rows is not None and not integer:
+            raise ValueError("rows restricts a repair MILP; an LP needs every rep's rows for its duals")
+        keep = np.arange(n_r) if rows is None else np.asarray(rows)
+        self.rows = keep
+        n_rows = len(keep)
         fixed_rep = fixed.rep_of_unit if fixed is not None else np.full(model.n_units, -1)
         self.fixed_rep = fixed_rep
         free_units, local = np.unique(cands.unit, return_inverse=True)
@@ -595,10 +607,10 @@ class Formulation:
 
         def rep_matrix(values_u: np.ndarray, scale_r: np.ndarray) -> sp.csr_matrix:
             data = values_u[cands.unit] / scale_r[cands.rep]
-            return sp.csr_matrix((data, (cands.rep, cols)), shape=(n_r, n_e))
+            return sp.csr_matrix((data, (cands.rep, cols)), shape=(n_r, n_e))[keep]
 
         def fixed_load(values_u: np.ndarray) -> np.ndarray:
-            return model.loads(fixed_rep, values_u)
+            return model.loads(fixed_rep, values_u)[keep]
 
         def slack(size: int) -> cp.Variable | None:
             if not elastic:
@@ -611,9 +623,9 @@ class Formulation:
         self.tau = cp.Parameter(nonneg=True, value=model.tau)
         if model.has_band:
             scale = model.target
-            offset = fixed_load(model.balance) / scale
+            offset = fixed_load(model.balance) / scale[keep]
             B = rep_matrix(model.balance, scale)
-            self.s_hi, self.s_lo = slack(n_r), slack(n_r)
+            self.s_hi, self.s_lo = slack(n_rows), slack(n_rows)
             # G x <= h form throughout, so every dual is a nonnegative price.
             upper, lower = B @ x, -(B @ x)
             if elastic:
@@ -626,16 +638,19 @@ class Formulation:
             self.hard_constraints["band_lower"] = self.band_lo
 
         self.soft_rows: list[tuple[SoftRows, cp.Constraint, cp.Constraint]] = []
-        for rows in model.soft if soft_prices is None else []:
-            S = rep_matrix(rows.values, rows.scale)
-            off = fixed_load(rows.values) / rows.scale
-            sp_hi, sp_lo = cp.Variable(n_r, bounds=[0, None]), cp.Variable(n_r, bounds=[0, None])
+        for band in model.soft if soft_prices is None else []:
+            S = rep_matrix(band.values, band.scale)
+            off = fixed_load(band.values) / band.scale[keep]
+            sp_hi = cp.Variable(n_rows, bounds=[0, None])
+            sp_lo = cp.Variable(n_rows, bounds=[0, None])
             self.slacks += [sp_hi, sp_lo]
-            hi = S @ x - sp_hi <= (rows.target + rows.halfwidth) / rows.scale - off
-            lo = -(S @ x) - sp_lo <= -(rows.target - rows.halfwidth) / rows.scale + off
+            upper = (band.target + band.halfwidth)[keep] / band.scale[keep]
+            lower = (band.target - band.halfwidth)[keep] / band.scale[keep]
+            hi = S @ x - sp_hi <= upper - off
+            lo = -(S @ x) - sp_lo <= -lower + off
             constraints += [hi, lo]
-            self.soft_rows.append((rows, hi, lo))
-            objective = objective + (rows.weight * inv) * cp.sum(sp_hi + sp_lo)
+            self.soft_rows.append((band, hi, lo))
+            objective = objective + (band.weight * inv) * cp.sum(sp_hi + sp_lo)
 
         self.cap_row = None
         if model.cap is not None:

@@ -189,6 +189,13 @@ class BalanceParams(_Strict):
         ge=1,
         description="cap on the families of one repair MILP (fewer neighbours per rep when many reps are touched)",
     )
+    repair_window_reps: int = Field(
+        24,
+        ge=2,
+        description="groups with more reps repair the LP rounding window by window: reps that share "
+        "families are grouped into windows of at most this many, each a small MILP (many small "
+        "MILPs prove their gap far faster than one large one)",
+    )
     time_limit: float = Field(
         120.0,
         gt=0,

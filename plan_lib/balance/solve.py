@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from plan_lib.balance.candidates import Prices, Scan, initial_candidates, scan
 from plan_lib.balance.errors import BalanceSolverError
@@ -49,6 +50,8 @@ INTEGRAL = 1.0 - 1e-6
 REPAIR_COLUMNS = 3
 #: Columns per contested family in the restricted LP (its cheapest reps at current prices).
 LP_COLUMNS = 3
+#: Repair window by window only with at least this many families per rep (see _windows_pay).
+WINDOW_MIN_UNITS_PER_REP = 100
 #: Large groups get first prices from a sample of 1/SAMPLE_DIVISOR of their families...
 SAMPLE_DIVISOR = 4
 #: ...when that sample has at least this many families.
@@ -70,6 +73,7 @@ class SolveOptions:
     repair_max_units: int = 3_000
     time_limit: float = 120.0
     repair_time_limit: float = 20.0
+    repair_window_reps: int = 24
     mip_gap: float = 2e-3
     seed: int = 0
 
@@ -130,10 +134,16 @@ def solve_model(model: TerritoryModel, opts: SolveOptions | None = None) -> Subp
 
     t1 = time.perf_counter()
     exact_mip = lp.n_free == model.n_units and len(lp.cands) <= opts.exact_mip_max_vars
+    windowed = None
     if exact_mip:
         rep, integer_info = _exact_mip(model, lp.cands, opts, penalty)
     else:
-        rep, integer_info = _repair(model, lp, opts, penalty, lp_feasible)
+        if _windows_pay(model, opts) and lp_feasible:
+            windowed = _windowed_repair(model, lp, opts, penalty)
+        if windowed is not None:
+            rep, integer_info = windowed
+        else:
+            rep, integer_info = _repair(model, lp, opts, penalty, lp_feasible)
     timings["integer"] = time.perf_counter() - t1
 
     ev = model.evaluate(rep, penalty=penalty)
@@ -512,6 +522,200 @@ def _repair(
             rep, status = rep_lp.copy(), "rounded"
     info["integer_status"] = status
     return rep, info
+
+
+def _windows_pay(model: TerritoryModel, opts: SolveOptions) -> bool:
+    """Window-by-window repair suits groups with many reps and many families per rep
+    (a window then has plenty of small families to trade); lumpy groups (few, unequal
+    families per rep) need trades across the whole group, and a global move cap couples
+    every window."""
+    return (
+        model.cap is None
+        and model.n_reps > opts.repair_window_reps
+        and model.n_units >= WINDOW_MIN_UNITS_PER_REP * model.n_reps
+    )
+
+
+def rep_links(model: TerritoryModel, sc: Scan) -> sp.csr_matrix:
+    """(R, R) symmetric count of the families whose two cheapest reps (adjusted costs at
+    the LP prices) are the pair: how much two reps compete for the same families."""
+    n = model.n_reps
+    if sc.top_rep.shape[1] < 2:
+        return sp.csr_matrix((n, n))
+    first, second = sc.top_rep[:, 0], sc.top_rep[:, 1]
+    link = np.isfinite(sc.top_val[:, 1]) & (first != second)
+    graph = sp.coo_matrix((np.ones(int(link.sum())), (first[link], second[link])), shape=(n, n))
+    return (graph + graph.T).tocsr()
+
+
+def rep_windows(model: TerritoryModel, sc: Scan, size: int) -> list[np.ndarray]:
+    """The reps in windows of at most ``size``, reps competing for the same families together.
+
+    The :func:`rep_links` graph is cut in halves recursively along its Fiedler vector
+    (spectral bisection), so a window's reps can trade families among themselves.
+    """
+    graph = rep_links(model, sc)
+    windows: list[np.ndarray] = []
+    pending = [np.arange(model.n_reps)]
+    while pending:
+        reps = pending.pop()
+        if len(reps) <= size:
+            windows.append(reps)
+            continue
+        weights = graph[reps][:, reps].toarray()
+        degree = weights.sum(axis=1)
+        inv_sqrt = 1.0 / np.sqrt(np.where(degree > 0, degree, 1.0))
+        laplacian = (np.diag(degree) - weights) * inv_sqrt[:, None] * inv_sqrt[None, :]
+        _, vectors = np.linalg.eigh(laplacian)
+        order = np.argsort(vectors[:, 1] * inv_sqrt, kind="stable")
+        half = len(reps) // 2
+        pending += [reps[order[:half]], reps[order[half:]]]
+    return sorted(windows, key=lambda w: int(w.min()))
+
+
+def merge_crowded_windows(
+    model: TerritoryModel, windows: list[np.ndarray], links: sp.csr_matrix, load: np.ndarray
+) -> list[np.ndarray]:
+    """Merge each window whose total ``load`` leaves too little room inside its band
+    (families cannot leave a window) with the window it shares most families with.
+
+    The LP often fills a whole area to the band's edge (compactness pulls there); one
+    rounded family can then push the area's total over it, and no repair inside the
+    window can help. Room needed: a tenth of the window's band width on both sides.
+    """
+    windows = [np.asarray(w) for w in windows]
+    tau, target = model.tau, model.target
+
+    def crowded(w: np.ndarray) -> bool:
+        total, fair = float(load[w].sum()), float(target[w].sum())
+        room = 0.1 * tau * fair
+        return not ((1 - tau) * fair + room <= total <= (1 + tau) * fair - room)
+
+    while len(windows) > 1:
+        bad = next((i for i, w in enumerate(windows) if crowded(w)), None)
+        if bad is None:
+            break
+        rows = links[windows[bad]]
+        shared = [float(rows[:, w].sum()) if i != bad else -1.0 for i, w in enumerate(windows)]
+        partner = int(np.argmax(shared))
+        merged = np.union1d(windows[bad], windows[partner])
+        windows = [w for i, w in enumerate(windows) if i not in (bad, partner)] + [merged]
+    return sorted(windows, key=lambda w: int(w.min()))
+
+
+def _windowed_repair(
+    model: TerritoryModel, lp: LPState, opts: SolveOptions, penalty: float
+) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """Round the LP, then repair it window by window (see :func:`rep_windows`).
+
+    Each family stays in the window of the rep it was rounded to, so the windows are
+    independent MILPs, each with the band rows of its own reps only. Only windows with
+    a rep whose load rounding changed are solved: the others hold the LP's integral
+    solution, inside the band. Returns None (the caller runs the single repair MILP)
+    when a window cannot meet the band or finds no solution in time.
+    """
+    free_rep, top = lp.form.unit_reps()
+    rep_lp = np.where(lp.fixed >= 0, lp.fixed, free_rep)
+    x = np.asarray(lp.form.x.value)
+    fractional = np.flatnonzero((lp.fixed < 0) & (top < INTEGRAL))
+    sc = lp.scan
+    support = (x > 1e-9) & np.isin(lp.cands.unit, fractional)
+    touched = np.zeros(model.n_reps, dtype=bool)
+    touched[lp.cands.rep[support]] = True
+    windows = merge_crowded_windows(
+        model,
+        rep_windows(model, sc, opts.repair_window_reps),
+        rep_links(model, sc),
+        model.loads(rep_lp, model.balance),
+    )
+    windows = [w for w in windows if touched[w].any()]
+    window_of = np.full(model.n_reps, -1)
+    for i, w in enumerate(windows):
+        window_of[w] = i
+    regret = np.where(sc.top_rep[:, 0] == rep_lp, sc.margin, 0.0)
+    pool = _pool(rep_lp, regret, np.flatnonzero(window_of >= 0), opts.repair_neighbours, fractional)
+    movable = np.union1d(fractional, pool)
+    movable = movable[window_of[rep_lp[movable]] >= 0]
+    abs_gap = opts.mip_gap * abs(lp.bound)
+    rep = rep_lp.copy()
+    info: dict[str, Any] = {
+        "integer_method": "LP rounding + windowed repair MILPs",
+        "n_fractional": len(fractional),
+        "repair_windows": len(windows),
+        "repair_units": len(movable),
+        "repair_columns": 0,
+        "repair_window_seconds_max": 0.0,
+        "repair_windows_widened": 0,
+    }
+    for i, reps in enumerate(windows):
+        free = movable[window_of[rep_lp[movable]] == i]
+        solved = None
+        for wide in (False, True):
+            if wide:
+                # Too few columns or families to meet the band: every rep of the window for
+                # three times the families.
+                more = _pool(rep_lp, regret, reps, 3 * opts.repair_neighbours, fractional)
+                free = np.union1d(free, more)
+            sub = _window_columns(model, lp, support, free, reps, window_of == i, wide)
+            fixed = rep.copy()
+            fixed[free] = -1
+            form = model.formulate(
+                sub,
+                integer=True,
+                fixed=Fixed(fixed),
+                penalty=penalty,
+                soft_prices=lp.prices.soft,
+                elastic=False,
+                rows=reps,
+            )
+            t0 = time.perf_counter()
+            try:
+                status = form.solve(
+                    time_limit=opts.repair_time_limit,
+                    mip_gap=1e-9,
+                    seed=opts.seed,
+                    mip_abs_gap=abs_gap * len(reps) / model.n_reps,
+                )
+            except BalanceSolverError:
+                continue
+            finally:
+                seconds = time.perf_counter() - t0
+                info["repair_window_seconds_max"] = max(info["repair_window_seconds_max"], seconds)
+            solved = form
+            info["repair_columns"] += len(sub)
+            info["repair_windows_widened"] += int(wide)
+            info["time_limit_hit"] = info.get("time_limit_hit", False) or status != "optimal"
+            break
+        if solved is None:
+            return None
+        window_rep, _ = solved.unit_reps()
+        rep[free] = window_rep[free]
+    info["integer_status"] = "feasible"
+    return rep, info
+
+
+def _window_columns(
+    model: TerritoryModel,
+    lp: LPState,
+    support: np.ndarray,
+    free: np.ndarray,
+    reps: np.ndarray,
+    in_window: np.ndarray,
+    wide: bool,
+) -> Candidates:
+    """Columns of a repair window: each free family on its cheapest reps (at LP prices),
+    its LP reps and its rounded rep, kept when in the window; ``wide``: on every rep of it."""
+    if wide:
+        u, r = np.repeat(free, len(reps)), np.tile(reps, len(free))
+    else:
+        sc, m = lp.scan, lp.scan.top_rep.shape[1]
+        rounded = np.where(lp.fixed >= 0, lp.fixed, lp.form.unit_reps()[0])
+        u = np.r_[np.repeat(free, m), lp.cands.unit[support], free]
+        r = np.r_[sc.top_rep[free].ravel(), lp.cands.rep[support], rounded[free]]
+        keep = np.isin(u, free)
+        u, r = u[keep], r[keep]
+    ok = in_window[r] & model.eligible(u)[np.arange(len(u)), r]
+    return Candidates.build(model, u[ok], r[ok])
 
 
 def _pool(

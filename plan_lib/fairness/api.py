@@ -3,7 +3,8 @@
 - :func:`refine_step`: read the draft run, the plan version's overrides from the
   review store, apply them (``refine.py``), re-run the quota step on the refined
   books with the managers' quota adjustments fixed, and write the refined plan
-  into the lock run folder (the tables monitoring and publishing read).
+  into the lock run folder (the tables monitoring and publishing read) with its
+  maps (``maps/``: books, coverage, moves since last period, moves made in review).
 - :func:`fairness_step`: evaluate the criteria on the draft and on the refined
   plan, compare them, check the waivers given, draw the charts and write the
   HTML report ``fairness_report.html`` into the run folder.
@@ -34,6 +35,7 @@ from plan_lib.fairness.refine import (
 )
 from plan_lib.fairness.report import figure_png, render_report
 from plan_lib.fairness.target import store_exists
+from plan_lib.maps import write_run_maps
 from plan_lib.parameters import PlanParameters, load_parameters
 from plan_lib.planning import balance_accounts
 from plan_lib.quotas import QuotaResult
@@ -113,6 +115,7 @@ class RefinedPlan:
     draft_quotas: pd.DataFrame
     books: pd.DataFrame
     quota_result: QuotaResult
+    maps: dict[str, Path] = field(default_factory=dict)  # PNG maps of the refined plan, keyed by name
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -153,6 +156,7 @@ def refine_step(params: PlanParameters, run: RunFolder, plan_run: str | Path, st
     books = plan_books(accounts, reps, refined.assignments, params.balance, before=draft_books)
     run.write_table("assignments", refined.assignments)
     run.write_table("books", books)
+    maps = write_run_maps(accounts, reps, refined.assignments, books, run.path / "maps", kind="lock", params=params.maps)
     run.write_table("quota_adjustments", refined.quota_adjustments)  # the quota step keeps these as set
     quota_result = quota_step(params, run)
     run.write_table("quota_schedule", quota_result.seasonal)
@@ -166,7 +170,7 @@ def refine_step(params: PlanParameters, run: RunFolder, plan_run: str | Path, st
         "accounts_moved_in_review": refined.moved_in_review, "quota_adjustments": len(refined.quota_adjustments),
         "warnings": warnings,
     })
-    return RefinedPlan(draft, source, refined, accounts, reps, draft_assignments, draft_books, draft_quotas, books, quota_result, warnings)
+    return RefinedPlan(draft, source, refined, accounts, reps, draft_assignments, draft_books, draft_quotas, books, quota_result, maps, warnings)
 
 
 # ------------------------------------------------------------------ fairness

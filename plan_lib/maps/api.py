@@ -24,7 +24,7 @@ Kind = Literal["balance", "lock", "monitor"]
 #: Maps of each step, in the order they are written.
 MAPS_OF: dict[str, tuple[str, ...]] = {
     "balance": ("books", "potential", "whitespace", "coverage", "moves"),
-    "lock": ("books", "coverage", "moves"),
+    "lock": ("books", "coverage", "moves", "review-moves"),
     "monitor": ("attainment", "coverage", "books"),
 }
 UNLOCATED_FILE = "unlocated_accounts.csv"
@@ -38,7 +38,11 @@ def render_maps(
     layers: MapLayers, kind: Kind = "balance", params: MapParams | None = None
 ) -> dict[str, Figure]:
     """The figures of a step, keyed by file stem (``books`` or ``books-<segment>``,
-    ``potential``, ``whitespace``, ``coverage``, ``moves``, ``attainment``)."""
+    ``potential``, ``whitespace``, ``coverage``, ``moves``, ``review-moves``, ``attainment``).
+
+    ``review-moves`` (lock runs) shows what the managers changed: the locked plan
+    against the draft; it needs assignments with ``draft_rep_id``.
+    """
     params = params or MapParams()
     if kind not in MAPS_OF:
         raise ValueError(f"kind must be one of {sorted(MAPS_OF)}, got {kind!r}")
@@ -57,6 +61,10 @@ def render_maps(
             figures[name] = static.choropleth_map(layers, name, params)  # type: ignore[arg-type]
         elif name == "moves":
             figures[name] = static.moves_map(layers, params)
+        elif name == "review-moves":
+            figures[name] = static.moves_map(
+                layers.against_draft(), params, title="Moves made in review (draft to locked plan)"
+            )
         elif name == "attainment":
             figures[name] = static.attainment_map(layers, params)
     return figures

@@ -120,7 +120,9 @@ def account_points(located: pd.DataFrame, assignments: pd.DataFrame | None) -> g
                 f"account(s) assigned twice, e.g. {dup}",
                 "An account belongs to exactly one book; fix the assignment table.",
             )
-        extra = [c for c in ("previous_rep_id", "moved", "reason") if c in assignments]
+        extra = [
+            c for c in ("previous_rep_id", "moved", "reason", "draft_rep_id") if c in assignments
+        ]
         table = assignments[["account_id", "rep_id", *extra]].astype({"account_id": "str"})
         frame = frame.astype({"account_id": "str"}).merge(
             table, on="account_id", how="left", validate="one_to_one"
@@ -557,6 +559,32 @@ class MapLayers:
     def segments(self) -> list[str]:
         """Segments with at least one book, sorted."""
         return sorted(s for s in self.books["segment"].dropna().unique() if s != "")
+
+    @property
+    def has_draft(self) -> bool:
+        """Whether the points know their draft owner (a lock run's refined plan)."""
+        return "draft_rep_id" in self.points
+
+    def against_draft(self) -> MapLayers:
+        """The same plan with the *draft* as the baseline: moves are the review's edits.
+
+        A lock run's assignments carry ``draft_rep_id``; an account moved when its
+        locked owner differs from the draft's, and the flows run between them.
+        """
+        if not self.has_draft:
+            raise MapInputError(
+                "assignments",
+                "no draft_rep_id column, so the review's moves are unknown",
+                "Pass the refined assignments of a lock run (they carry draft_rep_id).",
+            )
+        points = self.points.copy()
+        points["previous_rep_id"] = _rep_text(points["draft_rep_id"])
+        points["moved"] = (
+            points["previous_rep_id"].notna()
+            & points["rep_id"].notna()
+            & (points["previous_rep_id"] != points["rep_id"])
+        ).astype(bool)
+        return replace(self, points=points, moves=move_flows(points, self.homes))
 
     def for_segment(self, segment: str) -> MapLayers:
         """The books of one segment: their accounts, homes, outlines and moves.

@@ -348,8 +348,13 @@ def choropleth_map(
 # --------------------------------------------------------------------------- moves
 
 
-def moves_map(layers: MapLayers, params: MapParams | None = None) -> Figure:
-    """Accounts that changed owner since last period, and owner-to-owner flows.
+def moves_map(
+    layers: MapLayers, params: MapParams | None = None, title: str = "Moves since last period"
+) -> Figure:
+    """Accounts that changed owner against the layers' baseline, and owner-to-owner flows.
+
+    The baseline is last period's owner; for :meth:`MapLayers.against_draft` it is
+    the draft's, and ``title`` says so.
 
     Each arrow runs from the previous owner's home to the new owner's (width =
     potential moved); the moved accounts are coloured by their new book. Only
@@ -372,7 +377,7 @@ def moves_map(layers: MapLayers, params: MapParams | None = None) -> Figure:
     subtitle += f"; {len(flows):,} owner-to-owner flows" + (
         f" (largest {len(shown)} drawn)" if len(shown) < len(flows) else ""
     )
-    canvas = MapCanvas(params, "Moves since last period", subtitle, insets)
+    canvas = MapCanvas(params, title, subtitle, insets)
     canvas.basemap()
     canvas.points(
         points[~points["moved"]],
