@@ -93,6 +93,25 @@ def monitor(params: Path, as_of: str | None, plan: str | None, data: str | None,
     click.echo(str(folder))
 
 
+@main.command("dashboard")
+@click.argument("params", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--run", "run", type=click.Path(exists=True, file_okay=False, path_type=Path), help="monitor run folder to show (default: the newest of the period)")
+@click.option("--outputs", type=click.Path(file_okay=False, path_type=Path), help="root of run folders")
+@click.option("--port", type=int, default=8867, show_default=True, help="port on localhost (another free one if taken)")
+def dashboard(params: Path, run: Path | None, outputs: Path | None, port: int) -> None:
+    """Serve the monitoring dashboard (Voila, localhost) of the newest monitor run: map, reps at risk, actions."""
+    from plan_lib.monitor.dashboard import serve_dashboard
+    from plan_lib.parameters import load_parameters
+    from plan_lib.runs import latest_run
+
+    plan = load_parameters(params)
+    root = Path(outputs or plan.outputs)
+    folder = run or latest_run(root, plan.period, "monitor")
+    if folder is None:
+        raise TqpError(f"no monitor run of {plan.period} under {root}: run `tqp monitor {params}` first, or pass --run")
+    serve_dashboard(folder, port=port, echo=click.echo)
+
+
 def _plan_run(params_path: Path, run: Path | None, outputs: Path | None) -> tuple[object, Path, Path]:
     """Parameters, outputs root and the plan run folder (default: the newest draft run of the period)."""
     from plan_lib.parameters import load_parameters

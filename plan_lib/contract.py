@@ -12,7 +12,7 @@ drift apart. Kinds of column:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["str", "int", "float", "bool", "date"]

@@ -13,8 +13,10 @@ import pandas as pd
 
 from plan_lib.balance import BalanceResult, balance_books
 from plan_lib.contract import TABLES_BY_NAME
+from plan_lib.errors import TqpError
 from plan_lib.ingest import IngestResult, enforce_quarantine_limit, ingest
-from plan_lib.maps import write_run_maps
+from plan_lib.maps import MapLayers, MapParams, build_layers, write_layer_maps, write_run_maps
+from plan_lib.maps.monitor_widget import MonitorMap
 from plan_lib.monitor import MonitorResult, monitor_plan
 from plan_lib.parameters import PlanParameters
 from plan_lib.planning import balance_accounts
@@ -24,7 +26,6 @@ from plan_lib.review.overrides import AppliedOverrides, apply_overrides
 from plan_lib.review.params import resolve_store_url
 from plan_lib.review.store import open_store
 from plan_lib.rundir import RunFolder
-from plan_lib.errors import TqpError
 from plan_lib.runs import complete_runs, latest_run
 from plan_lib.scoring import ScoreComparison, ScoringResult, compare_scores, score_accounts
 from plan_lib.sources import read_inputs
@@ -187,7 +188,33 @@ def plan_to_monitor(run: RunFolder, params: PlanParameters, plan_run: str = "") 
     raise TqpError(f"no plan run of {params.period} under {outputs}: run `tqp run` first, or pass --plan RUN_FOLDER")
 
 
-def monitor_step(params: PlanParameters, run: RunFolder, plan: RunFolder, as_of: dt.date | None) -> MonitorResult:
+@dataclass
+class MonitorStep:
+    result: MonitorResult
+    layers: MapLayers  # the plan's map layers with attainment per zone (for the live map)
+    maps: dict[str, Path]
+
+    def live_map(self, tiles: str | None = None) -> MonitorMap:
+        """The dashboard's interactive map: zones by measure, books by their rep's pace."""
+        return MonitorMap.from_results(self.layers, self.result.attainment, self.result.forecast, tiles=tiles)
+
+
+def monitor_map_params(params: PlanParameters, attainment: pd.DataFrame) -> MapParams:
+    """The map parameters with the share of the period elapsed (attainment is judged against pace)."""
+    elapsed = float(attainment.loc[attainment["level"] == "company", "expected_share"].iloc[0])
+    return params.maps.model_copy(update={"elapsed_share": elapsed})
+
+
+def monitor_layers(params: PlanParameters, run: RunFolder, plan: RunFolder, attainment: pd.DataFrame) -> MapLayers:
+    """Map layers of the tracked plan with the monitoring run's attainment per zone (``params.maps.zone``)."""
+    zone = params.maps.zone
+    by_zone = attainment[attainment["level"] == zone].rename(columns={"unit_id": "county_fips" if zone == "county" else "state"})
+    accounts = plan.read_table("accounts").drop(columns=["segment"]).merge(plan.read_table("scores")[["account_id", "segment", "potential"]], on="account_id")
+    return build_layers(accounts, run.read_table("reps"), plan.read_table("assignments"), plan.read_table("books"),
+                        monitor_map_params(params, attainment), by_zone)
+
+
+def monitor_step(params: PlanParameters, run: RunFolder, plan: RunFolder, as_of: dt.date | None) -> MonitorStep:
     """Track the plan in ``plan`` against the fresh actuals ingested into ``run``."""
     tables = {name: run.read_table(name) for name in ("accounts", "reps", "opportunities")}
     tables["scores"] = plan.read_table("scores")
@@ -201,10 +228,6 @@ def monitor_step(params: PlanParameters, run: RunFolder, plan: RunFolder, as_of:
     run.write_table("recommended_moves", result.moves)
     run.write_table("recommended_quotas", result.quota_changes)
     run.write_report("monitor", {**result.report, "plan_run": str(plan.path)})
-    zone = params.maps.zone
-    by_zone = result.attainment[result.attainment["level"] == zone].rename(columns={"unit_id": "county_fips" if zone == "county" else "state"})
-    elapsed = float(result.attainment.loc[result.attainment["level"] == "company", "expected_share"].iloc[0])
-    map_params = params.maps.model_copy(update={"elapsed_share": elapsed})
-    accounts = plan.read_table("accounts").drop(columns=["segment"]).merge(plan.read_table("scores")[["account_id", "segment", "potential"]], on="account_id")
-    write_run_maps(accounts, tables["reps"], plan.read_table("assignments"), plan.read_table("books"), run.path / "maps", kind="monitor", attainment=by_zone, params=map_params)
-    return result
+    layers = monitor_layers(params, run, plan, result.attainment)
+    maps = write_layer_maps(layers, run.path / "maps", kind="monitor", params=monitor_map_params(params, result.attainment))
+    return MonitorStep(result, layers, maps)

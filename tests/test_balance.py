@@ -13,10 +13,10 @@ from pydantic import ValidationError
 from plan_lib.balance import BalanceParams, TerritoryModel, balance_books
 from plan_lib.balance.baselines import greedy, keep_last_year
 from plan_lib.balance.candidates import Prices, scan
-from plan_lib.balance.geometry import PointSet, haversine_block
-from plan_lib.balance.prepare import prepare
 from plan_lib.balance.errors import BalanceSolverError
+from plan_lib.balance.geometry import PointSet, haversine_block
 from plan_lib.balance.model import Candidates, Fixed
+from plan_lib.balance.prepare import prepare
 from plan_lib.balance.solve import (
     SolveOptions,
     lp_phase,

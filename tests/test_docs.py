@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import REPO
+
 from plan_lib.contract import contract_markdown
 
 
@@ -16,3 +19,19 @@ def test_readme_contract_matches_the_code() -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     head = (REPO / "README.md").read_text()[:1500]
     assert "make demo" in head and "make test" in head
+
+
+def test_every_file_the_readme_links_exists() -> None:
+    text = (REPO / "README.md").read_text()
+    linked = set(re.findall(r"\]\(((?:docs|notebooks|parameters|benchmarks)/[^)#\s]+)\)", text))
+    assert any(path.endswith(".png") for path in linked)  # the pictures are among them
+    missing = sorted(path for path in linked if not (REPO / path).exists())
+    assert not missing, f"README links to missing files: {missing}"
+
+
+def test_every_command_is_in_the_readme_table() -> None:
+    from plan_lib.cli import main
+
+    text = (REPO / "README.md").read_text()
+    absent = sorted(name for name in main.commands if f"`tqp {name}" not in text)
+    assert not absent, f"commands missing from the README table: {absent}"

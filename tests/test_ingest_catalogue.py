@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import valid_tables, write_tables
+
 from plan_lib.errors import InputError, QuarantineLimitError
 from plan_lib.ingest import IngestResult, enforce_quarantine_limit, ingest
 from plan_lib.parameters import IngestParams, parse_parameters

@@ -8,13 +8,17 @@ from dataclasses import replace
 import folium
 import geopandas as gpd
 import ipyleaflet
+import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from plan_lib.maps import style
 from plan_lib.maps.errors import MapCrsError, MapTooLargeError
 from plan_lib.maps.example import example_inputs
-from plan_lib.maps.interactive import ACCOUNT_FIELDS, AccountSelectionMap, folium_map, zone_widget
+from plan_lib.maps.interactive import ACCOUNT_FIELDS, AccountSelectionMap, folium_map, zone_features
 from plan_lib.maps.layers import build_layers
+from plan_lib.maps.monitor_widget import MonitorMap
 from plan_lib.maps.params import MapParams
 
 
@@ -116,7 +120,7 @@ def test_selection_map_calls_back_with_clicked_and_drawn_accounts(layers) -> Non
     assert len(selections) == count
 
 
-def test_hover_shows_the_tooltip_and_zone_widget_has_one_feature_per_zone(layers) -> None:
+def test_hover_shows_the_tooltip_of_an_account_and_of_a_book(layers) -> None:
     view = AccountSelectionMap(layers)
     feature = view.accounts_layer.data["features"][0]
     view._on_hover(event="mouseover", feature=feature, properties=feature["properties"])
@@ -125,11 +129,48 @@ def test_hover_shows_the_tooltip_and_zone_widget_has_one_feature_per_zone(layers
     assert sorted(f["properties"]["rep_id"] for f in books) == sorted(layers.outlines["rep_id"])
     view._on_hover(event="mouseover", feature=books[0], properties=books[0]["properties"])
     assert books[0]["properties"]["rep_id"] in view.info.value and "Potential / FTE" in view.info.value
-    widget = zone_widget(layers, "attainment")
-    zones = [
-        lyr
-        for lyr in widget.layers
-        if isinstance(lyr, ipyleaflet.GeoJSON) and lyr.name == "Attainment"
-    ]
-    assert len(zones[0].data["features"]) == len(layers.attainment)
-    assert all("tooltip" in f["properties"] for f in zones[0].data["features"])
+
+
+def _rep_figures(layers) -> pd.DataFrame:
+    """Monitoring rows for every book but the first: pace 0.5, 1.0, 1.5, ... in turn."""
+    reps = sorted(layers.outlines["rep_id"])[1:]
+    pacing = np.resize([0.5, 1.0, 1.5], len(reps))
+    return pd.DataFrame({"unit_id": reps, "bookings": 1000.0, "quota": 2000.0,
+                         "attainment": pacing / 2, "pacing": pacing, "prob_reach_quota": 0.4})
+
+
+def test_monitor_map_shows_zones_by_measure_and_books_by_pace(layers) -> None:
+    figures = _rep_figures(layers)
+    view = MonitorMap(layers, figures)
+    zones = view.zones_layer.data["features"]
+    assert len(zones) == len(layers.attainment) and all("tooltip" in f["properties"] for f in zones)
+    books = {f["properties"]["rep_id"]: f["properties"] for f in view.books_layer.data["features"]}
+    assert sorted(books) == sorted(layers.outlines["rep_id"])
+    missing = sorted(layers.outlines["rep_id"])[0]  # no monitoring row: grey, figures n/a
+    assert books[missing]["style"]["color"] == style.NO_DATA_COLOR and "n/a" in books[missing]["tooltip"]
+    ahead = figures.loc[figures["pacing"] == 1.5, "unit_id"].iloc[0]
+    behind = figures.loc[figures["pacing"] == 0.5, "unit_id"].iloc[0]
+    assert books[ahead]["style"]["color"] == style.PACE_COLORS[-1]
+    assert books[behind]["style"]["color"] == style.PACE_COLORS[0]
+    assert "40%" in books[ahead]["tooltip"]  # the chance of reaching quota
+
+    view.toggle.value = "coverage"  # the buttons recolour the zones
+    zones = view.zones_layer.data["features"]
+    assert len(zones) == len(layers.zones) and "Coverage" in view.zones_layer.name
+    view._on_hover(event="mouseover", feature=zones[0], properties=zones[0]["properties"])
+    assert zones[0]["properties"]["zone_name"] in view.info.value
+
+    plain = replace(layers, attainment=None)
+    assert MonitorMap(plain, measure="potential").measures == ["coverage", "potential", "whitespace"]
+    with pytest.raises(ValueError, match="measure"):
+        MonitorMap(plain)
+
+
+def test_zone_attainment_is_coloured_against_pace_mid_period() -> None:
+    data = example_inputs(n_accounts=120, states=("OR", "WA"), reps_per_segment=2, seed=5)
+    layers = build_layers(data["accounts"], data["reps"], data["assignments"], data["books"],
+                          MapParams(elapsed_share=0.5), attainment=data["attainment"])
+    zones = zone_features(layers, "attainment")
+    pace = layers.attainment["attainment"] / 0.5
+    assert zones["color"].tolist() == style.pace_colors(pace)
+    assert zones["pace_text"].tolist() == [f"{v:.2f}" if pd.notna(v) else "n/a" for v in pace]

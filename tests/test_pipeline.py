@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pandas.testing as pdt
 import pytest
-
 from conftest import REPO
+
 from plan_lib.demo import generate_demo_data, write_demo_data
+from plan_lib.errors import TqpError
+from plan_lib.monitor.dashboard import monitor_dashboard, start_dashboard
 from plan_lib.rundir import RunFolder
 from plan_lib.runs import DRAFT_STEPS, MONITOR_STEPS, latest_run, run_steps
 
@@ -74,19 +75,81 @@ def test_demo_data_passes_the_contract_without_quarantine(two_runs: tuple[Path, 
     assert all(table["rows_quarantined"] == 0 for table in inputs.values()), inputs
 
 
-def test_monitor_run_tracks_the_plan_in_its_own_folder(two_runs: tuple[Path, Path], demo_folder: Path) -> None:
+@pytest.fixture(scope="module")
+def monitor_folder(two_runs: tuple[Path, Path], demo_folder: Path) -> Path:
+    return run_steps(
+        TEST_PARAMS, MONITOR_STEPS, data=str(demo_folder), outputs=two_runs[1].parent.parent, progress=False,
+        stage="monitor", extra_parameters={"plan_run": "", "as_of": "2027-02-15"},
+    )
+
+
+def test_monitor_run_tracks_the_plan_in_its_own_folder(two_runs: tuple[Path, Path], monitor_folder: Path) -> None:
     plan = two_runs[1]
     outputs = plan.parent.parent
-    folder = run_steps(
-        TEST_PARAMS, MONITOR_STEPS, data=str(demo_folder), outputs=outputs, progress=False, stage="monitor",
-        extra_parameters={"plan_run": "", "as_of": "2027-02-15"},
-    )
-    assert folder.parent == outputs / "2027Q1" / "monitor"
-    run = RunFolder(folder)
+    assert monitor_folder.parent == outputs / "2027Q1" / "monitor"
+    run = RunFolder(monitor_folder)
     assert run.read_report("monitor")["plan_run"] == str(plan)  # the newest plan of the period
     assert {"attainment", "forecast", "recommendations", "flags"} <= set(run.tables())
     attainment = run.read_table("attainment")
     company = attainment[attainment["level"] == "company"].iloc[0]
     assert company["expected_share"] == pytest.approx(46 / 90, abs=0.02)  # 2027-02-15 into a 90-day quarter
-    assert (run.path / "maps" / "attainment.png").exists()
+    assert {"attainment.png", "coverage.png", "unlocated_accounts.csv"} <= {p.name for p in (run.path / "maps").iterdir()}
     assert latest_run(outputs, "2027Q1") == plan  # a monitor run never passes for a plan
+
+
+def test_monitor_dashboard_shows_the_run_without_recomputing(monitor_folder: Path) -> None:
+    run = RunFolder(monitor_folder)
+    before = {p: p.stat().st_mtime_ns for p in run.path.rglob("*") if p.is_file()}
+    page = monitor_dashboard(monitor_folder)
+    headline, tabs = page.children
+    assert tabs.titles == ("Map", "Reps at risk", "Recommended actions", "Flags")
+    company = run.read_table("attainment").query("level == 'company'").iloc[0]
+    assert f"attainment <b>{company['attainment']:.0%}</b>" in headline.value
+    live_map = tabs.children[0].children[1]
+    zones = next(layer for layer in live_map.layers if layer.name.startswith("Zones"))
+    books = next(layer for layer in live_map.layers if layer.name == "Books by pace")
+    by_state = run.read_table("attainment").query("level == 'county'")
+    assert 0 < len(zones.data["features"]) <= len(by_state)
+    assert len(books.data["features"]) == len(RunFolder(Path(run.read_report("monitor")["plan_run"])).read_table("books").query("accounts > 0"))
+    at_risk = run.read_table("forecast").query("level == 'rep'").sort_values("prob_reach_quota")
+    assert str(at_risk["unit_id"].iloc[0]) in tabs.children[1].value
+    assert {p: p.stat().st_mtime_ns for p in run.path.rglob("*") if p.is_file()} == before  # read-only
+    with pytest.raises(TqpError, match="not a complete monitor run"):
+        monitor_dashboard(_tracked_plan(monitor_folder))
+
+
+def _tracked_plan(monitor_folder: Path) -> Path:
+    return Path(RunFolder(monitor_folder).read_report("monitor")["plan_run"])
+
+
+@pytest.mark.browser
+def test_monitor_dashboard_in_chromium_shows_the_map_and_switches_measure(monitor_folder: Path, tmp_path: Path) -> None:
+    from test_review_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _require_chromium
+
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    server = start_dashboard(monitor_folder, log=tmp_path / "voila.log")
+    try:
+        server.wait_ready()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(server.base_url)
+                page.wait_for_selector(".tqp-monitor")
+                expect(page.locator(".tqp-headline")).to_contain_text("of reps on track")
+                zones = page.locator(".leaflet-container path.leaflet-interactive")
+                expect(zones.first).to_be_visible()
+                shown = zones.count()
+                assert shown > 10  # zones and book outlines drawn without any tile server
+                page.locator(".tqp-measure button", has_text="coverage").click()
+                expect(page.locator(".leaflet-control-layers")).to_have_count(1)
+                zones.first.hover()
+                expect(page.locator(".leaflet-container .widget-html").first).not_to_be_empty()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+        print((tmp_path / "voila.log").read_text(errors="replace")[-3000:])

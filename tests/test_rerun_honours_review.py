@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from test_review_fixtures import make_run, session_for
+
 from plan_lib.parameters import parse_parameters
 from plan_lib.review.admin import create_plan_version, sync_users
 from plan_lib.review.params import resolve_store_url
 from plan_lib.review.store import open_store
 from plan_lib.rundir import RunFolder
 from plan_lib.steps import review_overrides
-from test_review_fixtures import make_run, session_for
 
 
 def test_next_run_turns_a_managers_move_into_a_lock(tmp_path: Path) -> None:

@@ -314,3 +314,17 @@ def test_accounts_without_a_location_are_listed_under_the_map(env, monkeypatch: 
     assert set(amap.accounts["account_id"]) == set(dash.accounts["account_id"]) - {lost}
     assert dash.map_panel.layers.unlocated["account_id"].tolist() == [lost]
     assert lost in dash.map_panel.unlocated.value and "1 account(s) not on the map" in dash.map_panel.unlocated.value
+
+
+def test_the_served_page_uses_the_settings_the_run_was_made_with(tmp_path: Path) -> None:
+    from conftest import REPO
+
+    from plan_lib.review.dashboard import _run_settings
+
+    text = (REPO / "parameters" / "test.yaml").read_text()
+    (tmp_path / "parameters.yaml").write_text(text + "\nmaps:\n  max_interactive_accounts: 1234\n")
+    review, maps = _run_settings(tmp_path, None, None)
+    assert maps.max_interactive_accounts == 1234 and isinstance(review, ReviewParams)
+    given = MapParams(max_interactive_accounts=99)
+    assert _run_settings(tmp_path, None, given)[1] is given  # what the caller passes wins
+    assert _run_settings(tmp_path / "no-run", None, None) == (None, None)

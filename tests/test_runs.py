@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO, valid_tables, write_tables
 
 from plan_lib.diff import diff_runs, format_diff
 from plan_lib.errors import RunStepError
 from plan_lib.rundir import RunFolder
 from plan_lib.runs import DRAFT_STEPS, latest_run, new_run_id, run_steps
-
-from conftest import REPO, valid_tables, write_tables
 
 TEST_PARAMS = REPO / "parameters" / "test.yaml"
 

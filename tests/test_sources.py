@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pandas.testing as pdt
-
 from conftest import valid_tables, write_tables
+
 from plan_lib.ingest import ingest
 from plan_lib.sources import read_inputs, write_folder_to_sql
 

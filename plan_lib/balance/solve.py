@@ -642,14 +642,13 @@ def _windowed_repair(
         "integer_method": "LP rounding + windowed repair MILPs",
         "n_fractional": len(fractional),
         "repair_windows": len(windows),
-        "repair_units": len(movable),
+        "repair_units": 0,
         "repair_columns": 0,
         "repair_window_seconds_max": 0.0,
         "repair_windows_widened": 0,
     }
     for i, reps in enumerate(windows):
         free = movable[window_of[rep_lp[movable]] == i]
-        solved = None
         for wide in (False, True):
             if wide:
                 # Too few columns or families to meet the band: every rep of the window for
@@ -657,41 +656,58 @@ def _windowed_repair(
                 more = _pool(rep_lp, regret, reps, 3 * opts.repair_neighbours, fractional)
                 free = np.union1d(free, more)
             sub = _window_columns(model, lp, support, free, reps, window_of == i, wide)
-            fixed = rep.copy()
-            fixed[free] = -1
-            form = model.formulate(
-                sub,
-                integer=True,
-                fixed=Fixed(fixed),
-                penalty=penalty,
-                soft_prices=lp.prices.soft,
-                elastic=False,
-                rows=reps,
-            )
             t0 = time.perf_counter()
-            try:
-                status = form.solve(
-                    time_limit=opts.repair_time_limit,
-                    mip_gap=1e-9,
-                    seed=opts.seed,
-                    mip_abs_gap=abs_gap * len(reps) / model.n_reps,
-                )
-            except BalanceSolverError:
-                continue
-            finally:
-                seconds = time.perf_counter() - t0
-                info["repair_window_seconds_max"] = max(info["repair_window_seconds_max"], seconds)
-            solved = form
-            info["repair_columns"] += len(sub)
-            info["repair_windows_widened"] += int(wide)
-            info["time_limit_hit"] = info.get("time_limit_hit", False) or status != "optimal"
-            break
+            solved = _solve_window(model, lp, opts, penalty, rep, free, sub, reps, abs_gap)
+            seconds = time.perf_counter() - t0
+            info["repair_window_seconds_max"] = max(info["repair_window_seconds_max"], seconds)
+            if solved is not None:
+                break
         if solved is None:
             return None
-        window_rep, _ = solved.unit_reps()
+        window_rep, optimal = solved
         rep[free] = window_rep[free]
+        info["repair_units"] += len(free)
+        info["repair_columns"] += len(sub)
+        info["repair_windows_widened"] += int(wide)
+        info["time_limit_hit"] = info.get("time_limit_hit", False) or not optimal
     info["integer_status"] = "feasible"
     return rep, info
+
+
+def _solve_window(
+    model: TerritoryModel,
+    lp: LPState,
+    opts: SolveOptions,
+    penalty: float,
+    rep: np.ndarray,
+    free: np.ndarray,
+    sub: Candidates,
+    reps: np.ndarray,
+    abs_gap: float,
+) -> tuple[np.ndarray, bool] | None:
+    """One window's MILP (hard band on its reps, soft bands at LP prices): the rep of
+    each unit and whether it was proven optimal; None when infeasible or out of time."""
+    fixed = rep.copy()
+    fixed[free] = -1
+    form = model.formulate(
+        sub,
+        integer=True,
+        fixed=Fixed(fixed),
+        penalty=penalty,
+        soft_prices=lp.prices.soft,
+        elastic=False,
+        rows=reps,
+    )
+    try:
+        status = form.solve(
+            time_limit=opts.repair_time_limit,
+            mip_gap=1e-9,
+            seed=opts.seed,
+            mip_abs_gap=abs_gap * len(reps) / model.n_reps,  # the window's share of the tolerance
+        )
+    except BalanceSolverError:
+        return None
+    return form.unit_reps()[0], status == "optimal"
 
 
 def _window_columns(

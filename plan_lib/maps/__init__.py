@@ -6,6 +6,7 @@ Modules, one job each:
 - :mod:`.layers`: GeoDataFrames of points, homes, outlines, zones, moves, attainment;
 - :mod:`.static` (on :mod:`.canvas`): matplotlib maps in an equal-area projection;
 - :mod:`.interactive`: folium and ipyleaflet maps (tooltips, selection for review);
+- :mod:`.monitor_widget`: the monitoring dashboard's map (zones by measure, books by pace);
 - :mod:`.api`: which maps each pipeline step writes, and writing them;
 - :mod:`.params`, :mod:`.errors`, :mod:`.crs`, :mod:`.boundaries`, :mod:`.style`: support.
 
@@ -15,7 +16,7 @@ Typical use from a step::
     paths = write_run_maps(accounts, reps, assignments, books, run.path / "maps", kind="balance")
 """
 
-from plan_lib.maps.api import render_maps, write_run_maps
+from plan_lib.maps.api import render_maps, write_layer_maps, write_run_maps
 from plan_lib.maps.errors import MapCrsError, MapInputError, MapTooLargeError
 from plan_lib.maps.layers import MapLayers, build_layers
 from plan_lib.maps.locate import Location, locate_accounts
@@ -31,5 +32,6 @@ __all__ = [
     "build_layers",
     "locate_accounts",
     "render_maps",
+    "write_layer_maps",
     "write_run_maps",
 ]

@@ -1,7 +1,7 @@
 """The maps of a run folder: which maps each pipeline step writes, and writing them.
 
-:func:`render_maps` is pure (layers in, figures out); :func:`write_run_maps` is
-the one place in the package that writes files: the PNGs and the list of
+:func:`render_maps` is pure (layers in, figures out); :func:`write_run_maps`
+(or :func:`write_layer_maps`, for layers already built) is the one place in the package that writes files: the PNGs and the list of
 accounts that could not be placed (``unlocated_accounts.csv``, written even when
 empty, so its absence never has to be interpreted).
 """
@@ -28,6 +28,7 @@ MAPS_OF: dict[str, tuple[str, ...]] = {
     "monitor": ("attainment", "coverage", "books"),
 }
 UNLOCATED_FILE = "unlocated_accounts.csv"
+REVIEW_MOVES_TITLE = "Moves made in review (draft to locked plan)"
 
 
 def _slug(text: str) -> str:
@@ -62,9 +63,7 @@ def render_maps(
         elif name == "moves":
             figures[name] = static.moves_map(layers, params)
         elif name == "review-moves":
-            figures[name] = static.moves_map(
-                layers.against_draft(), params, title="Moves made in review (draft to locked plan)"
-            )
+            figures[name] = static.moves_map(layers.against_draft(), params, REVIEW_MOVES_TITLE)
         elif name == "attainment":
             figures[name] = static.attainment_map(layers, params)
     return figures
@@ -93,6 +92,14 @@ def write_run_maps(
             "Pass attainment=... (bookings and quota per state or county_fips).",
         )
     layers = build_layers(accounts, reps, assignments, books, params, attainment)
+    return write_layer_maps(layers, out_dir, kind, params)
+
+
+def write_layer_maps(
+    layers: MapLayers, out_dir: str | Path, kind: Kind = "balance", params: MapParams | None = None
+) -> dict[str, Path]:
+    """:func:`write_run_maps` for layers already built (a step that also shows them live)."""
+    params = params or MapParams()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}

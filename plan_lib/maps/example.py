@@ -188,6 +188,21 @@ def example_inputs(
     }
 
 
+def review_edits(assignments: pd.DataFrame, books: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """A lock run's assignments for the pictures: ``draft_rep_id`` keeps the draft owner
+    and ``share`` of the accounts went, in review, to another rep of the same segment."""
+    rng = np.random.default_rng(seed)
+    refined = assignments.assign(draft_rep_id=assignments["rep_id"])
+    segment_of = books.set_index("rep_id")["segment"]
+    peers = books.groupby("segment")["rep_id"].agg(list)
+    owned = refined.index[refined["rep_id"].isin(segment_of.index)]
+    for i in rng.choice(owned, int(share * len(owned)), replace=False):
+        others = [r for r in peers[segment_of[refined.at[i, "rep_id"]]] if r != refined.at[i, "rep_id"]]
+        if others:
+            refined.at[i, "rep_id"] = others[int(rng.integers(len(others)))]
+    return refined
+
+
 #: States of the README pictures: the West sales region, Alaska and Hawaii included.
 PICTURE_STATES = tuple(s for s, region in geo.STATE_REGION.items() if region == "West")
 
@@ -201,6 +216,7 @@ def write_pictures(out_dir: str) -> dict[str, str]:
     from pathlib import Path
 
     from plan_lib.maps import interactive, static
+    from plan_lib.maps.api import REVIEW_MOVES_TITLE
     from plan_lib.maps.layers import build_layers
     from plan_lib.maps.params import MapParams
 
@@ -221,6 +237,13 @@ def write_pictures(out_dir: str) -> dict[str, str]:
         params,
         data["attainment"],
     )
+    locked = build_layers(
+        data["accounts"],
+        data["reps"],
+        review_edits(data["assignments"], data["books"], 0.02, seed=1),
+        data["books"],
+        params,
+    )
     out = Path(out_dir)
     figures = {
         "map-books": static.books_map(layers, params),
@@ -229,6 +252,7 @@ def write_pictures(out_dir: str) -> dict[str, str]:
         "map-coverage": static.choropleth_map(layers, "coverage", params),
         "map-moves": static.moves_map(layers, params),
         "map-attainment": static.attainment_map(layers, params),
+        "map-review-moves": static.moves_map(locked.against_draft(), params, REVIEW_MOVES_TITLE),
     }
     written = {
         name: str(static.save_png(fig, out / f"{name}.png", optimize=True))

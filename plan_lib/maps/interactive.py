@@ -7,7 +7,8 @@ a tile name (``"OpenStreetMap"``) where the network allows and a basemap helps.
 
 Offline caveat: a folium HTML file loads Leaflet itself from a CDN when opened;
 ipyleaflet widgets are served by the local Jupyter/Voila server, so the
-dashboards should use :class:`AccountSelectionMap` / :func:`zone_widget`.
+dashboards should use :class:`AccountSelectionMap` (review) and
+:class:`~plan_lib.maps.monitor_widget.MonitorMap` (monitoring).
 
 The review dashboard uses :class:`AccountSelectionMap`: clicking an account, or
 drawing a rectangle or polygon (lasso) around several, calls ``on_select`` with
@@ -82,7 +83,7 @@ BOOK_ALIASES = (
 )
 
 
-def _web(layer: gpd.GeoDataFrame, name: str, grid: float = WEB_GRID_DEG) -> gpd.GeoDataFrame:
+def to_web(layer: gpd.GeoDataFrame, name: str, grid: float = WEB_GRID_DEG) -> gpd.GeoDataFrame:
     """EPSG:4269 layer -> EPSG:4326 with coordinates rounded for the browser."""
     ensure_crs(layer, INPUT_CRS, name)
     web = layer.to_crs(WEB_CRS)
@@ -99,7 +100,8 @@ def _check_size(layers: MapLayers, params: MapParams) -> None:
         )
 
 
-def _text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
+    """Display text of ids and labels (missing: empty)."""
     return values.astype("str").fillna("")
 
 
@@ -109,26 +111,26 @@ def account_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataF
     Shared by folium and ipyleaflet so both show the same text for an account.
     """
     points = layers.points
-    web = _web(points[["account_id", "geometry"]], "accounts", grid=1e-5)
+    web = to_web(points[["account_id", "geometry"]], "accounts", grid=1e-5)
     sizes, _ = style.point_sizes(points["potential"], max(len(points), 300))
     frame = pd.DataFrame(
         {
-            "account_id": _text(points["account_id"]),
-            "name": _text(points["name"]) if "name" in points else "",
-            "book": _text(points["rep_id"]).replace("", "(none)"),
-            "previous_owner": _text(points["previous_rep_id"]).replace("", "(none)"),
+            "account_id": as_text(points["account_id"]),
+            "name": as_text(points["name"]) if "name" in points else "",
+            "book": as_text(points["rep_id"]).replace("", "(none)"),
+            "previous_owner": as_text(points["previous_rep_id"]).replace("", "(none)"),
             "potential": points["potential"].round(2),
             "potential_text": points["potential"].map(style.money),
             "customer": np.where(points["is_customer"], "yes", "no"),
-            "segment": _text(points["segment"]) if "segment" in points else "",
-            "placed_by": _text(points["located_by"]).str.replace("postal_code", "ZIP code point"),
+            "segment": as_text(points["segment"]) if "segment" in points else "",
+            "placed_by": as_text(points["located_by"]).str.replace("postal_code", "ZIP code point"),
             "moved": points["moved"].astype(bool),
             "color": style.colors_of(points["rep_id"], palette),
             "radius": np.round(np.clip(np.sqrt(sizes) * 1.1, 3.0, 12.0), 1),
         }
     )
     frame["tooltip"] = [
-        _tooltip_html(row, ACCOUNT_FIELDS, ACCOUNT_ALIASES) for row in frame.itertuples(index=False)
+        tooltip_html(row, ACCOUNT_FIELDS, ACCOUNT_ALIASES) for row in frame.itertuples(index=False)
     ]
     return gpd.GeoDataFrame(frame, geometry=web.geometry.values, crs=WEB_CRS).set_index(
         "account_id", drop=False
@@ -138,12 +140,12 @@ def account_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataF
 def book_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataFrame:
     """Territory outlines in EPSG:4326 with display fields and tooltip HTML."""
     outlines = layers.outlines
-    web = _web(outlines[["rep_id", "geometry"]], "outlines")
+    web = to_web(outlines[["rep_id", "geometry"]], "outlines")
     frame = pd.DataFrame(
         {
-            "rep_id": _text(outlines["rep_id"]),
-            "rep_name": _text(outlines["name"]) if "name" in outlines else "",
-            "segment": _text(outlines["segment"]),
+            "rep_id": as_text(outlines["rep_id"]),
+            "rep_name": as_text(outlines["name"]) if "name" in outlines else "",
+            "segment": as_text(outlines["segment"]),
             "accounts": outlines["n_located"].astype(int),
             "potential_text": outlines["potential"].map(style.money),
             "fte_text": outlines["fte"].map(lambda v: f"{v:.2f}"),
@@ -151,12 +153,12 @@ def book_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataFram
             "deviation_text": outlines["deviation"].map(
                 lambda v: f"{v:+.1%}" if pd.notna(v) else "n/a"
             ),
-            "status": _text(outlines["status"]),
+            "status": as_text(outlines["status"]),
             "color": [palette.get(r, style.UNASSIGNED_COLOR) for r in outlines["rep_id"]],
         }
     )
     frame["tooltip"] = [
-        _tooltip_html(row, BOOK_FIELDS, BOOK_ALIASES) for row in frame.itertuples(index=False)
+        tooltip_html(row, BOOK_FIELDS, BOOK_ALIASES) for row in frame.itertuples(index=False)
     ]
     return gpd.GeoDataFrame(frame, geometry=web.geometry.values, crs=WEB_CRS).set_index(
         "rep_id", drop=False
@@ -165,12 +167,12 @@ def book_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataFram
 
 def home_features(layers: MapLayers, palette: dict[str, str]) -> gpd.GeoDataFrame:
     homes = layers.homes
-    web = _web(homes[["rep_id", "geometry"]], "homes", grid=1e-5)
+    web = to_web(homes[["rep_id", "geometry"]], "homes", grid=1e-5)
     frame = pd.DataFrame(
         {
-            "rep_id": _text(homes["rep_id"]),
-            "rep_name": _text(homes["name"]) if "name" in homes else "",
-            "segment": _text(homes["segment"]),
+            "rep_id": as_text(homes["rep_id"]),
+            "rep_name": as_text(homes["name"]) if "name" in homes else "",
+            "segment": as_text(homes["segment"]),
             "potential_text": homes["potential"].map(style.money),
             "per_fte_text": homes["potential_per_fte"].map(style.money),
             "color": [palette.get(r, style.UNASSIGNED_COLOR) for r in homes["rep_id"]],
@@ -186,11 +188,14 @@ def zone_features(layers: MapLayers, measure: str) -> gpd.GeoDataFrame:
         if zones is None:
             raise ValueError("no attainment layer: build the layers with attainment=...")
         value = zones["attainment"]
-        color = style.pace_colors(value)
+        # Mid-period, 50% attained can be right on pace: colour by pace when it is known.
+        pace = zones["pace_index"] if zones["pace_index"].notna().any() else value
+        color = style.pace_colors(pace)
         text = {
             "bookings_text": zones["bookings"].map(style.money),
             "quota_text": zones["quota"].map(style.money),
-            "value_text": value.map(lambda v: f"{v:.0%}" if pd.notna(v) else "no quota"),
+            "attainment_text": value.map(lambda v: f"{v:.0%}" if pd.notna(v) else "no quota"),
+            "pace_text": pace.map(lambda v: f"{v:.2f}" if pd.notna(v) else "n/a"),
         }
     else:
         zones = layers.zones
@@ -216,11 +221,11 @@ def zone_features(layers: MapLayers, measure: str) -> gpd.GeoDataFrame:
         .values,
         crs=INPUT_CRS,
     )
-    web = _web(coarse, "zones", grid=1e-3)
+    web = to_web(coarse, "zones", grid=1e-3)
     frame = pd.DataFrame(
         {
-            "zone_id": _text(zones["zone_id"]),
-            "zone_name": _text(zones["zone_name"]),
+            "zone_id": as_text(zones["zone_id"]),
+            "zone_name": as_text(zones["zone_name"]),
             **text,
             "color": color,
         }
@@ -228,7 +233,7 @@ def zone_features(layers: MapLayers, measure: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=web.geometry.values, crs=WEB_CRS)
 
 
-def _tooltip_html(row: Any, fields: Sequence[str], aliases: Sequence[str]) -> str:
+def tooltip_html(row: Any, fields: Sequence[str], aliases: Sequence[str]) -> str:
     cells = "".join(
         f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(a)}</th>"
         f"<td>{html.escape(str(getattr(row, f)))}</td></tr>"
@@ -239,7 +244,7 @@ def _tooltip_html(row: Any, fields: Sequence[str], aliases: Sequence[str]) -> st
 
 def _states_web() -> gpd.GeoDataFrame:
     states = boundaries.web_states()[["state", "name", "geometry"]]
-    return _web(states, "states", grid=1e-3)
+    return to_web(states, "states", grid=1e-3)
 
 
 def _bounds(layers: MapLayers) -> list[list[float]]:
@@ -366,7 +371,9 @@ def folium_map(
 # --------------------------------------------------------------------------- ipyleaflet
 
 
-def _leaflet_map(layers: MapLayers, tiles: str | None) -> ipyleaflet.Map:
+def leaflet_base_map(layers: MapLayers, tiles: str | None) -> ipyleaflet.Map:
+    """An ipyleaflet map fitted to the layers, with the state boundaries drawn as
+    GeoJSON (readable without tiles); ``tiles`` names an optional basemap."""
     (s, w), (n, e) = _bounds(layers)
     kwargs: dict[str, Any] = {
         "center": ((s + n) / 2, (w + e) / 2),
@@ -395,7 +402,8 @@ def _leaflet_map(layers: MapLayers, tiles: str | None) -> ipyleaflet.Map:
     return m
 
 
-def _features_with_style(frame: gpd.GeoDataFrame, style_of: Callable[[pd.Series], dict]) -> dict:
+def features_with_style(frame: gpd.GeoDataFrame, style_of: Callable[[pd.Series], dict]) -> dict:
+    """GeoJSON of ``frame`` with each feature's Leaflet style (ipyleaflet reads ``style``)."""
     data = frame.__geo_interface__
     for feature, (_, row) in zip(data["features"], frame.iterrows(), strict=True):
         feature["properties"]["style"] = style_of(row)
@@ -427,12 +435,12 @@ class AccountSelectionMap:
         self.selected: list[str] = []
         palette = style.book_colors(layers.outlines, layers.books["rep_id"])
         self.accounts = account_features(layers, palette)
-        self.widget = _leaflet_map(layers, tiles)
+        self.widget = leaflet_base_map(layers, tiles)
         self.info = ipywidgets.HTML("Hover an account or a territory; click or draw to select.")
         if len(layers.outlines):
             books = book_features(layers, palette)
             self.books_layer = ipyleaflet.GeoJSON(
-                data=_features_with_style(
+                data=features_with_style(
                     books,
                     lambda r: {
                         "color": r["color"],
@@ -447,7 +455,7 @@ class AccountSelectionMap:
             self.books_layer.on_hover(self._on_hover)
             self.widget.add(self.books_layer)
         self.accounts_layer = ipyleaflet.GeoJSON(
-            data=_features_with_style(
+            data=features_with_style(
                 self.accounts.drop(columns=[]),
                 lambda r: {
                     "fillColor": r["color"],
@@ -468,7 +476,7 @@ class AccountSelectionMap:
             homes = home_features(layers, palette)
             self.widget.add(
                 ipyleaflet.GeoJSON(
-                    data=_features_with_style(
+                    data=features_with_style(
                         homes,
                         lambda r: {
                             "fillColor": r["color"],
@@ -558,45 +566,3 @@ class AccountSelectionMap:
         props = properties or (feature or {}).get("properties", {})
         if "tooltip" in props:
             self.info.value = props["tooltip"]
-
-
-def zone_widget(
-    layers: MapLayers, measure: str = "attainment", *, tiles: str | None = None
-) -> ipyleaflet.Map:
-    """Monitoring map (ipyleaflet): zones coloured by ``measure`` ('attainment',
-    'potential', 'whitespace', 'coverage') with a hover tooltip per zone."""
-    m = _leaflet_map(layers, tiles)
-    zones = zone_features(layers, measure)
-    fields = [c for c in zones.columns if c.endswith("_text") or c == "accounts"]
-    zones["tooltip"] = [
-        _tooltip_html(
-            r, ["zone_name", *fields], ["Zone", *[f.replace("_text", "") for f in fields]]
-        )
-        for r in zones.itertuples(index=False)
-    ]
-    info = ipywidgets.HTML(f"Hover a {layers.zone}")
-    layer = ipyleaflet.GeoJSON(
-        data=_features_with_style(
-            zones,
-            lambda r: {
-                "fillColor": r["color"],
-                "color": "white",
-                "weight": 0.5,
-                "fillOpacity": 0.85,
-            },
-        ),
-        name=measure.capitalize(),
-        hover_style={"weight": 2, "color": "black"},
-    )
-    layer.on_hover(
-        lambda **kw: setattr(
-            info,
-            "value",
-            (kw.get("properties") or kw.get("feature", {}).get("properties", {})).get(
-                "tooltip", ""
-            ),
-        )
-    )
-    m.add(layer)
-    m.add(ipyleaflet.WidgetControl(widget=info, position="topright"))
-    return m

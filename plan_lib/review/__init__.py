@@ -15,6 +15,7 @@ Modules, one job each:
 Heavy modules (widgets, Voila) are imported on use, not here.
 """
 
+from plan_lib.review import lock_models  # noqa: F401  (registers the lock, waiver and publication tables on Base.metadata)
 from plan_lib.review.access import EditResult, ReviewSession
 from plan_lib.review.errors import (
     AccessDeniedError,
@@ -31,7 +32,6 @@ from plan_lib.review.errors import (
     TokenError,
     VersionNotOpenError,
 )
-from plan_lib.review import lock_models  # noqa: F401  (registers the lock, waiver and publication tables on Base.metadata)
 from plan_lib.review.overrides import AppliedOverrides, apply_overrides
 from plan_lib.review.params import ReviewParams
 from plan_lib.review.store import Store, open_store

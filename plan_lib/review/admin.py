@@ -8,9 +8,8 @@ actor ``system:<login>`` unless told otherwise.
 
 from __future__ import annotations
 
-import json
-
 import getpass
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path

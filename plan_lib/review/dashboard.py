@@ -462,13 +462,27 @@ def _identify(store: Store, token_or_user: Any) -> str:
     return str(user_id)
 
 
+def _run_settings(run_dir: str | Path, params: ReviewParams | None, map_params: MapParams | None
+                  ) -> tuple[ReviewParams | None, MapParams | None]:
+    """The review and maps settings the draft run was made with, where not given."""
+    path = Path(run_dir) / "parameters.yaml"
+    if (params is not None and map_params is not None) or not path.exists():
+        return params, map_params
+    from plan_lib.parameters import load_parameters  # the parameters module imports review's
+
+    plan = load_parameters(path)
+    return params or plan.review, map_params or plan.maps
+
+
 def build_review_dashboard(store_url: str, token_or_user: Any, run_dir: str | Path,
                            params: ReviewParams | None = None, map_params: MapParams | None = None) -> widgets.Widget:
     """The review page for the user behind ``token_or_user`` on the plan version of ``run_dir``.
 
     Returns a refusal page (not an exception) for a missing, tampered, expired
-    or withdrawn link, or a version not open to the user.
+    or withdrawn link, or a version not open to the user. Settings not passed come
+    from the run's own ``parameters.yaml`` (its ``review`` and ``maps`` sections).
     """
+    params, map_params = _run_settings(run_dir, params, map_params)
     try:
         store = open_store(store_url)
     except ReviewError as error:

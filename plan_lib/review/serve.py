@@ -114,21 +114,26 @@ class VoilaServer:
         self.process.wait(timeout_s)
 
 
-def start_voila(store_url: str, run_dir: str | Path, *, port: int = 0, params: ReviewParams | None = None,
-                notebook: Path | None = None, log: Path | None = None) -> VoilaServer:
-    """Start Voila serving the review notebook for ``run_dir`` (returns once the process is spawned)."""
-    notebook = notebook or review_notebook()
+def launch_voila(notebook: Path, env: dict[str, str], *, port: int = 0, params: ReviewParams | None = None,
+                 log: Path | None = None) -> VoilaServer:
+    """Start Voila serving ``notebook`` with ``env`` (returns once the process is spawned)."""
     port = free_port(port)
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         voila_command(notebook, port, params),
         cwd=notebook.parent,
-        env=voila_environment(store_url, run_dir),
+        env=env,
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     return VoilaServer(process, port)
+
+
+def start_voila(store_url: str, run_dir: str | Path, *, port: int = 0, params: ReviewParams | None = None,
+                notebook: Path | None = None, log: Path | None = None) -> VoilaServer:
+    """Start Voila serving the review notebook for ``run_dir`` (returns once the process is spawned)."""
+    return launch_voila(notebook or review_notebook(), voila_environment(store_url, run_dir), port=port, params=params, log=log)
 
 
 def prepare_review(store: Store, run_dir: str | Path, *, state: str = "review", pilot: Iterable[str] = (),

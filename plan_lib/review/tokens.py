@@ -25,6 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from plan_lib.review.errors import (
     ExpiredTokenError,
     MissingTokenError,
+    ReviewError,
     RevokedTokenError,
     SecretError,
     TamperedTokenError,
@@ -129,7 +130,12 @@ def invite_token(store: Store, user_id: str, *, days: float = 14, secret: str | 
     """A token for an existing, active user (the current token generation)."""
     with store.read() as session:
         user = session.get(User, user_id)
-        if user is None or not user.active:
+        if user is None:
+            raise ReviewError(
+                f"'{user_id}' is not a user of the review store: `tqp serve` registers the managers "
+                "of the reviewed plan (their rep_id in reps.csv); check the id, or serve the plan first"
+            )
+        if not user.active:
             raise RevokedTokenError(user_id)
         generation = user.token_generation
     return make_token(user_id, generation=generation, days=days, secret=secret)
