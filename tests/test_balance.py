@@ -254,7 +254,33 @@ def test_locks_that_break_the_band_are_named():
     assert over and over[0]["rep_id"] == rep and set(biggest) <= set(over[0]["units"])
     assert any(v["kind"] == "band" and v["rep_id"] == rep for v in report["violations"])
     assert (result.assignments.set_index("account_id").loc[biggest, "rep_id"] == rep).all()
+    # the solve centred the overloaded rep's band on its locks (the others here are left
+    # too little to reach their band: 15 of the largest accounts sit with one rep)
+    (sub,) = report["subproblems"]
+    assert sub["unavoidable_violations"] == [
+        {"rep_id": rep, "kind": "locks_over_band", "relative_load": pytest.approx(over[0]["relative_load"])}
+    ]
     json.dumps(report)  # the report is JSON-serialisable even in the fallback
+
+
+def test_a_family_too_big_for_any_band_gets_a_rep_of_its_own():
+    # One family of 3.0 and twenty of 1.0 across 11 reps: fair share 23/11 = 2.09, upper band
+    # (tau 25%) 2.61 < 3. The giant lands alone on rep 4 (its cheapest); the rest stay in band.
+    cost = np.ones((21, 11))
+    cost[0] = 5.0
+    cost[0, 4] = 0.0
+    model = TerritoryModel.from_cost_matrix(cost, [3.0] + [1.0] * 20, tau=0.25)
+    result = solve_model(model)
+    report = result.report
+    assert result.rep_of_unit[0] == 4 and (result.rep_of_unit[1:] != 4).all()
+    assert report["status"] == "soft_fallback"
+    assert [v["rep_id"] for v in report["violations"]] == [str(model.rep_labels[4])]
+    (relaxed,) = report["unavoidable_violations"]
+    assert relaxed["kind"] == "oversized_family" and relaxed["family"] == str(model.unit_labels[0])
+    assert relaxed["relative_load"] == pytest.approx(3.0 / (23 / 11))
+    assert report["gap_with_unavoidable_violations"] is not None
+    loads = np.bincount(result.rep_of_unit, weights=model.balance, minlength=11)
+    assert np.all(np.abs(np.delete(loads, 4) / np.delete(model.target, 4) - 1) <= 0.25 + 1e-9)
 
 
 # ---------------------------------------------------------------- certificate, determinism, params

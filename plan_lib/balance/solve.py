@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from plan_lib.balance.candidates import Prices, Scan, initial_candidates, scan
 from plan_lib.balance.errors import BalanceSolverError
 from plan_lib.balance.model import BAND_TOL, Candidates, Fixed, Formulation, TerritoryModel
+from plan_lib.balance.oversized import relax_unavoidable
 
 #: An LP value of a family at or above this counts as integral.
 INTEGRAL = 1.0 - 1e-6
@@ -126,8 +127,11 @@ def solve_model(model: TerritoryModel, opts: SolveOptions | None = None) -> Subp
         )
         return SubproblemResult(model.name, np.full(model.n_units, -1), report)
     findings = presolve_findings(model)
+    # Reps whose band no arrangement can meet get it centred on what they must carry;
+    # everyone else keeps the hard band (see oversized.py). The solver sees ``working``.
+    working, relaxed = relax_unavoidable(model)
 
-    lp = lp_phase(model, opts)
+    lp = lp_phase(working, opts)
     timings = {"lp": time.perf_counter() - t0}
     penalty = lp.form.M
     lp_feasible = lp.form.hard_slack() <= BAND_TOL
@@ -136,14 +140,14 @@ def solve_model(model: TerritoryModel, opts: SolveOptions | None = None) -> Subp
     exact_mip = lp.n_free == model.n_units and len(lp.cands) <= opts.exact_mip_max_vars
     windowed = None
     if exact_mip:
-        rep, integer_info = _exact_mip(model, lp.cands, opts, penalty)
+        rep, integer_info = _exact_mip(working, lp.cands, opts, penalty)
     else:
-        if _windows_pay(model, opts) and lp_feasible:
-            windowed = _windowed_repair(model, lp, opts, penalty)
+        if _windows_pay(working, opts) and lp_feasible:
+            windowed = _windowed_repair(working, lp, opts, penalty)
         if windowed is not None:
             rep, integer_info = windowed
         else:
-            rep, integer_info = _repair(model, lp, opts, penalty, lp_feasible)
+            rep, integer_info = _repair(working, lp, opts, penalty, lp_feasible)
     timings["integer"] = time.perf_counter() - t1
 
     ev = model.evaluate(rep, penalty=penalty)
@@ -165,6 +169,12 @@ def solve_model(model: TerritoryModel, opts: SolveOptions | None = None) -> Subp
         else 0.0,
         **integer_info,
     )
+    if relaxed:
+        report["unavoidable_violations"] = [r.to_dict(model) for r in relaxed]
+        # The certificate of what was solved: every other rep inside the hard band.
+        report["gap_with_unavoidable_violations"] = (
+            _gap(working.evaluate(rep, penalty=penalty).objective, lp.bound) if lp_feasible else None
+        )
     if violated:
         report["status"] = "soft_fallback"
         report["gap"] = None
