@@ -247,11 +247,23 @@ def _states_web() -> gpd.GeoDataFrame:
     return to_web(states, "states", grid=1e-3)
 
 
+#: The lower 48 states (lat, lon): the view when most of the map is there.
+CONUS_BOUNDS = [[24.5, -125.0], [49.5, -66.9]]
+
+
 def _bounds(layers: MapLayers) -> list[list[float]]:
+    """The view to open on: the layers' extent, but the lower 48 alone when most
+    accounts are there (Alaska and Hawaii stay drawn; fitting them too would shrink
+    the mainland to a corner of the Pacific)."""
     frame = layers.points if len(layers.points) else layers.zones
     if frame is None or frame.empty:
-        return [[24.5, -125.0], [49.5, -66.9]]
-    x0, y0, x1, y1 = frame.to_crs(WEB_CRS).total_bounds
+        return CONUS_BOUNDS
+    web = frame.to_crs(WEB_CRS)
+    (s, w), (n, e) = CONUS_BOUNDS
+    mainland = web.geometry.intersects(shapely.box(w, s, e, n))
+    if mainland.mean() >= 0.5:
+        web = web[mainland]
+    x0, y0, x1, y1 = web.total_bounds
     return [[float(y0), float(x0)], [float(y1), float(x1)]]
 
 

@@ -97,7 +97,7 @@ def monitor_dashboard(run_dir: str | Path = "") -> ipywidgets.VBox:
         _table(view.recommendations, ["priority", "kind", "level", "unit_id", "headline", "reasoning"], "tqp-recommendations"),
         _table(view.flags, ["level", "unit_id", "flag", "message"], "tqp-flags"),
     ])
-    tabs.titles = ("Map", "Reps at risk", "Recommended actions", "Flags")
+    tabs.titles = ("Map", "Reps at risk", "Actions", "Flags")
     return ipywidgets.VBox([ipywidgets.HTML(headline(view)), tabs]).add_class("tqp-monitor")
 
 
