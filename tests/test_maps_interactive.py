@@ -174,3 +174,15 @@ def test_zone_attainment_is_coloured_against_pace_mid_period() -> None:
     pace = layers.attainment["attainment"] / 0.5
     assert zones["color"].tolist() == style.pace_colors(pace)
     assert zones["pace_text"].tolist() == [f"{v:.2f}" if pd.notna(v) else "n/a" for v in pace]
+
+
+def test_web_maps_open_on_the_lower_48_at_a_zoom_that_fits() -> None:
+    from plan_lib.maps.interactive import CONUS_BOUNDS, _bounds, _zoom_to_fit, leaflet_base_map
+
+    data = example_inputs(n_accounts=150, states=("AK", "HI", "CA", "TX", "NY", "FL"), reps_per_segment=2, seed=8)
+    layers = build_layers(data["accounts"], data["reps"], data["assignments"], data["books"])
+    (s, w), (n, e) = _bounds(layers)
+    assert CONUS_BOUNDS[0][0] <= s and n <= CONUS_BOUNDS[1][0] and CONUS_BOUNDS[0][1] <= w  # AK/HI not fitted
+    assert _zoom_to_fit(CONUS_BOUNDS) == 4 and _zoom_to_fit([[47.0, -123.0], [48.0, -122.0]]) >= 8
+    m = leaflet_base_map(layers, None)
+    assert m.zoom == _zoom_to_fit([[s, w], [n, e]])

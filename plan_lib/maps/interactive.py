@@ -18,6 +18,7 @@ the selected account ids, the same action as selecting rows in the table.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -383,13 +384,26 @@ def folium_map(
 # --------------------------------------------------------------------------- ipyleaflet
 
 
+def _zoom_to_fit(bounds: list[list[float]], width_px: int = 900, height_px: int = 450) -> int:
+    """The largest web-mercator zoom at which ``bounds`` fit a view of about that size."""
+    (s, w), (n, e) = bounds
+
+    def mercator(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 85.0), -85.0)) / 2))
+
+    across = math.log2(width_px * 360.0 / (256.0 * max(e - w, 1e-6)))
+    up = math.log2(height_px * 2 * math.pi / (256.0 * max(mercator(n) - mercator(s), 1e-6)))
+    return int(max(2, min(14, math.floor(min(across, up)))))
+
+
 def leaflet_base_map(layers: MapLayers, tiles: str | None) -> ipyleaflet.Map:
     """An ipyleaflet map fitted to the layers, with the state boundaries drawn as
     GeoJSON (readable without tiles); ``tiles`` names an optional basemap."""
-    (s, w), (n, e) = _bounds(layers)
+    bounds = _bounds(layers)
+    (s, w), (n, e) = bounds
     kwargs: dict[str, Any] = {
         "center": ((s + n) / 2, (w + e) / 2),
-        "zoom": 5,
+        "zoom": _zoom_to_fit(bounds),
         "scroll_wheel_zoom": True,
     }
     if tiles is None:
@@ -410,7 +424,8 @@ def leaflet_base_map(layers: MapLayers, tiles: str | None) -> ipyleaflet.Map:
             },
         )
     )
-    m.fit_bounds([[s, w], [n, e]])
+    # Not m.fit_bounds: it waits for the browser's view size, which never comes in a
+    # kernel without a frontend (papermill), and leaves a coroutine never awaited.
     return m
 
 
