@@ -16,6 +16,7 @@ from plan_lib.balance.candidates import Prices, scan
 from plan_lib.balance.errors import BalanceSolverError
 from plan_lib.balance.geometry import PointSet, haversine_block
 from plan_lib.balance.model import Candidates, Fixed
+from plan_lib.balance.oversized import relax_unavoidable
 from plan_lib.balance.prepare import prepare
 from plan_lib.balance.solve import (
     SolveOptions,
@@ -265,22 +266,26 @@ def test_locks_that_break_the_band_are_named():
 
 def test_a_family_too_big_for_any_band_gets_a_rep_of_its_own():
     # One family of 3.0 and twenty of 1.0 across 11 reps: fair share 23/11 = 2.09, upper band
-    # (tau 25%) 2.61 < 3. The giant lands alone on rep 4 (its cheapest); the rest stay in band.
+    # (tau 25%) 2.61 < 3. Rep 4 is the giant's cheapest but holds a locked family (unit 1),
+    # so the giant goes, alone, to the cheapest rep without locks; everyone else stays in band.
     cost = np.ones((21, 11))
     cost[0] = 5.0
     cost[0, 4] = 0.0
+    cost[0, 7] = 2.0
+    cost[1] = np.inf
+    cost[1, 4] = 1.0
     model = TerritoryModel.from_cost_matrix(cost, [3.0] + [1.0] * 20, tau=0.25)
     result = solve_model(model)
     report = result.report
-    assert result.rep_of_unit[0] == 4 and (result.rep_of_unit[1:] != 4).all()
+    assert result.rep_of_unit[:2].tolist() == [7, 4] and (result.rep_of_unit[1:] != 7).all()
     assert report["status"] == "soft_fallback"
-    assert [v["rep_id"] for v in report["violations"]] == [str(model.rep_labels[4])]
+    assert [v["rep_id"] for v in report["violations"]] == [str(model.rep_labels[7])]
     (relaxed,) = report["unavoidable_violations"]
     assert relaxed["kind"] == "oversized_family" and relaxed["family"] == str(model.unit_labels[0])
     assert relaxed["relative_load"] == pytest.approx(3.0 / (23 / 11))
     assert report["gap_with_unavoidable_violations"] is not None
     loads = np.bincount(result.rep_of_unit, weights=model.balance, minlength=11)
-    assert np.all(np.abs(np.delete(loads, 4) / np.delete(model.target, 4) - 1) <= 0.25 + 1e-9)
+    assert np.all(np.abs(np.delete(loads, 7) / np.delete(model.target, 7) - 1) <= 0.25 + 1e-9)
 
 
 # ---------------------------------------------------------------- certificate, determinism, params
@@ -448,3 +453,19 @@ def test_dask_cluster_by_address_gives_the_sync_result():
         )
     assert remote.report["execution"]["mode"] == "address"
     pd.testing.assert_series_equal(sync.assignments["rep_id"], remote.assignments["rep_id"])
+
+
+def test_a_giant_family_comes_on_top_of_the_locks_of_its_rep():
+    # The giant (3.0) may only go to reps 0 and 1, both holding a locked family: it takes
+    # the less locked-in one (rep 1, lock of 0.5), and that rep's load is both.
+    cost = np.ones((4, 3))
+    cost[0, 2] = np.inf
+    cost[1, 1:] = np.inf
+    cost[2, [0, 2]] = np.inf
+    model = TerritoryModel.from_cost_matrix(cost, [3.0, 1.0, 0.5, 1.0], tau=0.1)
+    working, relaxations = relax_unavoidable(model)
+    kinds = {r.kind: r for r in relaxations}
+    assert kinds["cannot_reach_band"].rep == 2  # only unit 3 (1.0) may go there: below its band
+    relaxed = kinds["oversized_family"]
+    assert (relaxed.rep, relaxed.unit) == (1, 0)
+    assert working.target[1] == pytest.approx(3.5) and working.target[0] == model.target[0]

@@ -4,7 +4,8 @@ Three things break a rep's band whatever the others do (the same conditions that
 :func:`~plan_lib.balance.diagnostics.presolve_findings` reports):
 
 - a family larger than the upper band of every rep it may go to (it lands
-  somewhere: on the eligible rep it costs least on, by compactness and continuity);
+  somewhere: on the eligible rep with the fewest locked families, then the one it
+  costs least on, by compactness and continuity);
 - families locked to a rep (locks, protection, named accounts) that already exceed
   its upper band;
 - a rep who cannot reach the lower band from every family they are eligible for.
@@ -75,8 +76,13 @@ def relax_unavoidable(model: TerritoryModel) -> tuple[TerritoryModel, list[Relax
         open_reps = np.flatnonzero(mask[unit] & ~taken)
         if len(open_reps) == 0:
             continue  # more giants than reps: the diagnostics say so
+        # The least locked-in rep (its excess is the family plus its locks), then the cheapest.
+        least = forced[open_reps] <= forced[open_reps].min() + 0.01 * model.target[open_reps]
+        open_reps = open_reps[least]
         costs = model.pair_costs(np.full(len(open_reps), unit), open_reps)
-        relax(int(open_reps[np.argmin(costs)]), model.balance[unit], "oversized_family", int(unit))
+        rep = int(open_reps[np.argmin(costs)])
+        # The rep keeps the families locked to it: the family comes on top of them.
+        relax(rep, model.balance[unit] + forced[rep], "oversized_family", int(unit))
     if not relaxations:
         return model, []
     return replace(model, target=target), relaxations
