@@ -121,7 +121,9 @@ def run_steps(
     params_path = Path(params_path)
     params = load_parameters(params_path)
     data_source = _resolve_source(data or params.data, params_path)
-    root = Path(outputs or params.outputs) / params.period
+    # Absolute: each notebook runs with the run folder as its working directory, so a
+    # relative path (the default `outputs`, `make demo`) would point nowhere there.
+    root = Path(outputs or params.outputs).resolve() / params.period
     if stage != "draft":
         root = root / stage
     run_id = new_run_id()

@@ -122,6 +122,31 @@ def _tracked_plan(monitor_folder: Path) -> Path:
     return Path(RunFolder(monitor_folder).read_report("monitor")["plan_run"])
 
 
+def test_tqp_dashboard_serves_until_sigterm_then_stops_its_server(monitor_folder: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    command = [sys.executable, "-m", "plan_lib.cli", "dashboard", str(TEST_PARAMS), "--run", str(monitor_folder), "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        line = process.stdout.readline()
+        assert "monitoring dashboard of" in line, line
+        url = line.split(" at ")[-1].strip()
+        with urllib.request.urlopen(url, timeout=60) as page:
+            assert page.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    with pytest.raises(OSError):  # the server went with it
+        urllib.request.urlopen(url, timeout=5)
+
+    refused = subprocess.run([*command[:-4], "--run", str(_tracked_plan(monitor_folder))], capture_output=True, text=True, cwd=REPO)
+    assert refused.returncode == 2 and "not a complete monitor run" in refused.stderr + refused.stdout
+
+
 @pytest.mark.browser
 def test_monitor_dashboard_in_chromium_shows_the_map_and_switches_measure(monitor_folder: Path, tmp_path: Path) -> None:
     from test_review_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _require_chromium

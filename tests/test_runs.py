@@ -39,10 +39,11 @@ def test_failed_step_leaves_a_folder_marked_failed(tmp_path: Path) -> None:
     assert latest_run(tmp_path / "out", "2027Q1") is None
 
 
-def test_complete_run_has_manifest_with_inputs_and_counts(tmp_path: Path) -> None:
-    folder = write_tables(tmp_path / "data", valid_tables())
-    run_path = run_steps(TEST_PARAMS, DRAFT_STEPS, data=str(folder), outputs=tmp_path / "out", progress=False)
-    assert latest_run(tmp_path / "out", "2027Q1") == run_path
+def test_complete_run_has_manifest_with_inputs_and_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative data and outputs, as `make demo` passes them
+    write_tables(tmp_path / "data", valid_tables())
+    run_path = run_steps(TEST_PARAMS, DRAFT_STEPS, data="data", outputs="out", progress=False)
+    assert run_path.is_absolute() and latest_run(tmp_path / "out", "2027Q1") == run_path
     manifest = RunFolder(run_path).manifest()
     assert manifest["status"] == "complete"
     assert manifest["inputs"]["accounts"]["rows_in"] == 6

@@ -10,7 +10,6 @@ folder that `tqp monitor` wrote (its manifest says which plan and which day).
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from plan_lib.errors import TqpError
 from plan_lib.maps import MapLayers
 from plan_lib.maps.monitor_widget import MonitorMap
 from plan_lib.parameters import PlanParameters, load_parameters
-from plan_lib.review.serve import VoilaServer, launch_voila
+from plan_lib.review.serve import VoilaServer, kernel_environment, launch_voila
 from plan_lib.rundir import RunFolder
 from plan_lib.steps import monitor_layers
 
@@ -114,26 +113,16 @@ def dashboard_notebook() -> Path:
 def start_dashboard(run_dir: str | Path, *, port: int = 0, log: Path | None = None) -> VoilaServer:
     """Voila serving the dashboard of ``run_dir`` on localhost (returns once spawned)."""
     MonitorRun.load(run_dir)  # fail here, with the reason, rather than in the page
-    env = {**os.environ, ENV_RUN: str(Path(run_dir).resolve())}
-    env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    env = kernel_environment({ENV_RUN: str(Path(run_dir).resolve())})
     return launch_voila(dashboard_notebook(), env, port=port, log=log)
 
 
 def serve_dashboard(run_dir: str | Path, *, port: int = 0, echo: Callable[[str], None] = print) -> int:
     """``tqp dashboard``: serve until interrupted (Ctrl-C or SIGTERM stop Voila and its kernels)."""
     server = start_dashboard(run_dir, port=port)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.wait_ready()
+
+    def announce() -> None:
         echo(f"monitoring dashboard of {Path(run_dir).resolve()} at http://localhost:{server.port}")
         echo("Ctrl-C stops the server and its kernels")
-        return server.process.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.stop()
 
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    return server.serve_until_interrupted(announce)

@@ -61,12 +61,15 @@ def voila_command(notebook: Path, port: int, params: ReviewParams | None = None)
     ]
 
 
-def voila_environment(store_url: str, run_dir: str | Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    env[ENV_STORE] = store_url
-    env[ENV_RUN] = str(Path(run_dir).resolve())
+def kernel_environment(variables: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a Voila process (its kernels inherit it) with ``variables`` set."""
+    env = {**(os.environ if base is None else base), **variables}
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     return env
+
+
+def voila_environment(store_url: str, run_dir: str | Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    return kernel_environment({ENV_STORE: store_url, ENV_RUN: str(Path(run_dir).resolve())}, base)
 
 
 def free_port(preferred: int = 0) -> int:
@@ -102,6 +105,24 @@ class VoilaServer:
                     return
             time.sleep(0.2)
         raise ReviewError(f"Voila did not answer on port {self.port} within {timeout_s:.0f} s")
+
+    def serve_until_interrupted(self, announce: Callable[[], None]) -> int:
+        """Wait until ready, ``announce`` (print the links), then serve until Ctrl-C or SIGTERM.
+
+        Voila runs in its own session (so Ctrl-C reaches it once, through us): a SIGTERM
+        (a service manager, `timeout`) becomes the same clean stop as Ctrl-C, otherwise
+        the server and its kernels would outlive this process.
+        """
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            self.wait_ready()
+            announce()
+            return self.process.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.stop()
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM (Voila shuts its kernels down), then SIGKILL the group if anything lingers."""
@@ -160,23 +181,17 @@ def serve(store_url: str, run_dir: str | Path, *, params: ReviewParams | None = 
     store = open_store(store_url)
     version_id = prepare_review(store, run_dir, state=state, pilot=pilot)
     server = start_voila(store_url, run_dir, port=params.port, params=params)
-    # Voila runs in its own session (so Ctrl-C reaches it once, through us): turn a
-    # SIGTERM (a service manager, `timeout`) into the same clean stop as Ctrl-C,
-    # otherwise the server and its kernels would outlive this process.
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        server.wait_ready()
+
+    def announce() -> None:
         base_url = f"http://localhost:{server.port}"
         echo(f"review of {Path(run_dir).resolve()} (plan version {version_id}) at {base_url}")
         for user_id, link in manager_links(store, version_id, base_url, params.invite_days).items():
             echo(f"{user_id}\t{link}")
         echo("Ctrl-C stops the server and its kernels")
-        return server.process.wait()
-    except KeyboardInterrupt:
-        return 0
+
+    try:
+        return server.serve_until_interrupted(announce)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.stop()
         store.dispose()
 
 
